@@ -1,0 +1,81 @@
+import { Redis, type RedisOptions } from "ioredis";
+import { errorMessage, type KeyRingLogger } from "./logger.js";
+
+export interface RedisClientOptions {
+  /** `redis://` or `rediss://` (TLS) URL, may carry user and password; wins over host/port. */
+  readonly url?: string;
+  /** Default 127.0.0.1 when no URL is given. */
+  readonly host?: string;
+  /** Default 6379. */
+  readonly port?: number;
+  /** Use TLS (ElastiCache in-transit encryption); default false, or true for a rediss:// URL. */
+  readonly tls?: boolean;
+  /** AUTH token (ElastiCache) or ACL password; overrides one in the URL. */
+  readonly password?: string;
+  /** ACL user name; default none (the `default` user). */
+  readonly username?: string;
+  /** Receives connection errors and recoveries; connection errors never throw. */
+  readonly logger: KeyRingLogger;
+  /** Give up a connection attempt after this long; default 2000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** Reject any command, queued or sent, that has no answer after this long; default 1000 ms. */
+  readonly commandTimeoutMs?: number;
+  /** Longest pause between reconnection attempts; default 5000 ms. */
+  readonly maxReconnectDelayMs?: number;
+}
+
+/**
+ * A client for the key store that an outage cannot turn into a crash or a hung request: errors
+ * are logged rather than thrown (ioredis crashes the process on an unhandled 'error' event),
+ * every command times out, and reconnection retries forever with capped exponential backoff.
+ *
+ * The offline queue stays on so the first commands after start wait for the connection instead
+ * of failing at once; commandTimeout bounds that wait, and maxRetriesPerRequest 1 flushes the
+ * queue on a failed reconnect, so nothing waits longer than commandTimeoutMs.
+ */
+export function createRedisClient(options: RedisClientOptions): Redis {
+  const maxDelay = options.maxReconnectDelayMs ?? 5000;
+  const settings: RedisOptions = {
+    connectTimeout: options.connectTimeoutMs ?? 2000,
+    commandTimeout: options.commandTimeoutMs ?? 1000,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    // Jitter keeps a fleet from reconnecting in lockstep after a cache failover.
+    retryStrategy: (times) =>
+      Math.min(maxDelay, 100 * 2 ** Math.min(times, 10)) * (0.8 + Math.random() * 0.4),
+    // After an ElastiCache failover the old primary answers READONLY: reconnect and resend.
+    reconnectOnError: (err) => (err.message.startsWith("READONLY") ? 2 : false),
+  };
+  if (options.password !== undefined) settings.password = options.password;
+  if (options.username !== undefined) settings.username = options.username;
+  if (options.tls === true) settings.tls = {};
+
+  const client =
+    options.url !== undefined
+      ? new Redis(options.url, settings)
+      : new Redis({
+          ...settings,
+          host: options.host ?? "127.0.0.1",
+          port: options.port ?? 6379,
+        });
+
+  // One log line per distinct failure, not one per reconnection attempt.
+  let lastError: string | undefined;
+  client.on("error", (err: unknown) => {
+    const message = errorMessage(err);
+    if (message === lastError) return;
+    lastError = message;
+    options.logger.error({ err: message, redis: describe(client) }, "redis: connection error");
+  });
+  client.on("ready", () => {
+    if (lastError === undefined) return;
+    lastError = undefined;
+    options.logger.info({ redis: describe(client) }, "redis: connection restored");
+  });
+  return client;
+}
+
+/** host:port for logs; never the password. */
+function describe(client: Redis): string {
+  return `${client.options.host ?? "?"}:${client.options.port ?? "?"}`;
+}
