@@ -1,0 +1,59 @@
+import { randomBytes } from "node:crypto";
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
+
+/** Headers that describe one connection, not the message (RFC 9110 §7.6.1); never forwarded. */
+const hopByHop = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** Copies headers minus hop-by-hop ones, including any the Connection header names. */
+export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const named = new Set(
+    (headers.connection ?? "")
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== ""),
+  );
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || hopByHop.has(name) || named.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** An X-Amzn-Trace-Id root in the ALB's format: version, epoch seconds in hex, 96 random bits. */
+export function newTraceId(now: number = Date.now()): string {
+  const seconds = Math.floor(now / 1000).toString(16);
+  return `Root=1-${seconds}-${randomBytes(12).toString("hex")}`;
+}
+
+/**
+ * The request headers an ALB sends to a target: X-Forwarded-For gets the client's address
+ * appended (the ALB's default "append" mode, so a chain of proxies is kept), X-Forwarded-Proto
+ * and X-Forwarded-Port are overwritten with the listener's protocol and port (a client cannot
+ * spoof them), an X-Amzn-Trace-Id is added when absent, and Host is passed through unchanged.
+ */
+export function forwardedRequestHeaders(
+  req: IncomingMessage,
+  listener: { readonly proto: "http" | "https"; readonly port: number },
+): OutgoingHttpHeaders {
+  const headers = endToEndHeaders(req.headers);
+  const client = req.socket.remoteAddress ?? "";
+  // IPv4 clients on a dual-stack socket show up as ::ffff:a.b.c.d; the ALB reports plain IPv4.
+  const clientAddress = client.startsWith("::ffff:") ? client.slice(7) : client;
+  const prior = req.headers["x-forwarded-for"];
+  headers["x-forwarded-for"] = prior ? `${prior}, ${clientAddress}` : clientAddress;
+  headers["x-forwarded-proto"] = listener.proto;
+  headers["x-forwarded-port"] = String(listener.port);
+  if (!req.headers["x-amzn-trace-id"]) headers["x-amzn-trace-id"] = newTraceId();
+  return headers;
+}

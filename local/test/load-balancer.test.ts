@@ -1,0 +1,436 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { type IncomingMessage, request } from "node:http";
+import { connect } from "node:net";
+import { describe, type TestContext, test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import { LoadBalancer, type LoadBalancerOptions } from "../src/load-balancer.js";
+import { send, sha256, startServer } from "./support/http.js";
+
+/** Fast health checks so transitions take tens of milliseconds. */
+const fast: LoadBalancerOptions = {
+  healthCheckIntervalMs: 40,
+  healthCheckTimeoutMs: 200,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+};
+
+async function startLb(t: TestContext, options: LoadBalancerOptions = {}) {
+  const lb = new LoadBalancer({ ...fast, ...options });
+  t.after(() => lb.close());
+  const port = await lb.listen(0);
+  return { lb, port };
+}
+
+/** A target that names itself in x-served-by, like the web does, and has a /health route. */
+async function namedTarget(t: TestContext, id: string) {
+  let healthy = true;
+  const seen: IncomingMessage[] = [];
+  const server = await startServer(t, (req, res) => {
+    if (req.url === "/health") {
+      res.writeHead(healthy ? 200 : 500).end(healthy ? "ok" : "sick");
+      return;
+    }
+    seen.push(req);
+    res.writeHead(200, { "x-served-by": id, "content-type": "application/json" });
+    res.end(JSON.stringify({ id, headers: req.headers, url: req.url }));
+  });
+  return {
+    ...server,
+    id,
+    seen,
+    setHealthy: (value: boolean) => {
+      healthy = value;
+    },
+  };
+}
+
+describe("LoadBalancer", { timeout: 30_000 }, () => {
+  test("round robin alternates between healthy targets", async (t) => {
+    const { lb, port } = await startLb(t);
+    const a = await namedTarget(t, "a");
+    const b = await namedTarget(t, "b");
+    lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+    lb.register({ id: "b", host: "127.0.0.1", port: b.port });
+    await lb.waitForHealthy("a", 2000);
+    await lb.waitForHealthy("b", 2000);
+    const served: string[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const reply = await send(port, "/");
+      assert.equal(reply.status, 200);
+      served.push(String(reply.headers["x-served-by"]));
+    }
+    assert.deepEqual(served.sort(), ["a", "a", "a", "b", "b", "b"]);
+  });
+
+  test("consecutive requests never hit the same target twice in a row", async (t) => {
+    const { lb, port } = await startLb(t);
+    const a = await namedTarget(t, "a");
+    const b = await namedTarget(t, "b");
+    lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+    lb.register({ id: "b", host: "127.0.0.1", port: b.port });
+    await Promise.all([lb.waitForHealthy("a", 2000), lb.waitForHealthy("b", 2000)]);
+    let last = "";
+    for (let i = 0; i < 8; i += 1) {
+      const servedBy = String((await send(port, "/")).headers["x-served-by"]);
+      assert.notEqual(servedBy, last, `request ${i} went to ${servedBy} twice in a row`);
+      last = servedBy;
+    }
+  });
+
+  test("a target is initial until it passes the healthy threshold, then gets traffic", async (t) => {
+    const { lb, port } = await startLb(t, { healthCheckIntervalMs: 150, healthyThreshold: 3 });
+    const a = await namedTarget(t, "a");
+    const started = Date.now();
+    lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+    assert.equal(lb.targets()[0]?.state, "initial");
+    const early = await send(port, "/");
+    assert.equal(early.status, 503, "no traffic before the target is healthy");
+    await lb.waitForHealthy("a", 3000);
+    // Three passing checks 150 ms apart: the first runs at once, so at least ~300 ms.
+    assert.ok(Date.now() - started >= 280, `healthy after ${Date.now() - started} ms`);
+    assert.equal((await send(port, "/")).status, 200);
+  });
+
+  test("failing checks make a target unhealthy and passing ones bring it back", async (t) => {
+    const { lb, port } = await startLb(t);
+    const a = await namedTarget(t, "a");
+    const b = await namedTarget(t, "b");
+    lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+    lb.register({ id: "b", host: "127.0.0.1", port: b.port });
+    await Promise.all([lb.waitForHealthy("a", 2000), lb.waitForHealthy("b", 2000)]);
+    const transitions: string[] = [];
+    lb.onStateChange((view) => transitions.push(`${view.id}:${view.state}`));
+
+    a.setHealthy(false);
+    await lb.waitForState("a", "unhealthy", 2000);
+    for (let i = 0; i < 4; i += 1) {
+      assert.equal((await send(port, "/")).headers["x-served-by"], "b");
+    }
+    a.setHealthy(true);
+    await lb.waitForHealthy("a", 2000);
+    const served = new Set<string>();
+    for (let i = 0; i < 4; i += 1)
+      served.add(String((await send(port, "/")).headers["x-served-by"]));
+    assert.deepEqual([...served].sort(), ["a", "b"]);
+    assert.deepEqual(transitions, ["a:unhealthy", "a:healthy"]);
+  });
+
+  test("a target that stops listening is marked unhealthy within interval x threshold", async (t) => {
+    const { lb } = await startLb(t, { healthCheckIntervalMs: 100, unhealthyThreshold: 2 });
+    const a = await namedTarget(t, "a");
+    lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+    await lb.waitForHealthy("a", 2000);
+    await a.kill();
+    const killed = Date.now();
+    await lb.waitForState("a", "unhealthy", 2000);
+    const took = Date.now() - killed;
+    assert.ok(took <= 2 * 100 + 150, `unhealthy after ${took} ms`);
+  });
+
+  test("503 page when no target is healthy", async (t) => {
+    const { lb, port } = await startLb(t);
+    const none = await send(port, "/users");
+    assert.equal(none.status, 503);
+    assert.match(String(none.headers["content-type"]), /text\/html/);
+    assert.match(none.body.toString(), /No instance is registered/);
+
+    const a = await namedTarget(t, "a");
+    a.setHealthy(false);
+    lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+    await lb.waitForState("a", "unhealthy", 2000);
+    const sick = await send(port, "/");
+    assert.equal(sick.status, 503);
+    assert.match(sick.body.toString(), /None of the 1 registered instance\(s\) is passing/);
+  });
+
+  test("502 page when the target drops the connection before answering", async (t) => {
+    const { lb, port } = await startLb(t);
+    const target = await startServer(t, (req, res) => {
+      if (req.url === "/health") res.end("ok");
+      else req.socket.destroy();
+    });
+    lb.register({ id: "crashy", host: "127.0.0.1", port: target.port });
+    await lb.waitForHealthy("crashy", 2000);
+    const reply = await send(port, "/boom");
+    assert.equal(reply.status, 502);
+    assert.match(reply.body.toString(), /Instance crashy failed before answering/);
+  });
+
+  test("a target failing mid-body cuts the client connection instead of a truncated 200", async (t) => {
+    const { lb, port } = await startLb(t);
+    const target = await startServer(t, (req, res) => {
+      if (req.url === "/health") {
+        res.end("ok");
+        return;
+      }
+      res.writeHead(200, { "content-length": "1000" });
+      res.write("x".repeat(100));
+      setTimeout(() => req.socket.destroy(), 20);
+    });
+    lb.register({ id: "a", host: "127.0.0.1", port: target.port });
+    await lb.waitForHealthy("a", 2000);
+    await assert.rejects(send(port, "/"), /aborted|socket hang up|ECONNRESET/);
+  });
+
+  test("504 page when the target does not answer within the target timeout", async (t) => {
+    const { lb, port } = await startLb(t, { targetTimeoutMs: 300 });
+    const target = await startServer(t, (req, res) => {
+      if (req.url === "/health") res.end("ok");
+      // otherwise never answer
+    });
+    lb.register({ id: "slow", host: "127.0.0.1", port: target.port });
+    await lb.waitForHealthy("slow", 2000);
+    const started = Date.now();
+    const reply = await send(port, "/slow");
+    assert.equal(reply.status, 504);
+    assert.match(reply.body.toString(), /Instance slow did not answer within 0.3 s/);
+    assert.ok(Date.now() - started >= 290);
+  });
+
+  test("sets X-Forwarded-For/-Proto/-Port like the ALB and keeps Host", async (t) => {
+    const { lb, port } = await startLb(t);
+    const a = await namedTarget(t, "a");
+    lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+    await lb.waitForHealthy("a", 2000);
+
+    const plain = JSON.parse((await send(port, "/x?y=1")).body.toString());
+    assert.equal(plain.url, "/x?y=1");
+    assert.equal(plain.headers["x-forwarded-for"], "127.0.0.1");
+    assert.equal(plain.headers["x-forwarded-proto"], "http");
+    assert.equal(plain.headers["x-forwarded-port"], String(port));
+    assert.equal(plain.headers.host, `127.0.0.1:${port}`);
+    assert.match(plain.headers["x-amzn-trace-id"], /^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+
+    const spoofed = JSON.parse(
+      (
+        await send(port, "/", {
+          headers: {
+            host: "example.test",
+            "x-forwarded-for": "203.0.113.7",
+            "x-forwarded-proto": "https",
+            "x-forwarded-port": "443",
+            connection: "keep-alive, x-secret",
+            "x-secret": "hop",
+          },
+        })
+      ).body.toString(),
+    );
+    assert.equal(spoofed.headers["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
+    assert.equal(spoofed.headers["x-forwarded-proto"], "http");
+    assert.equal(spoofed.headers["x-forwarded-port"], String(port));
+    assert.equal(spoofed.headers.host, "example.test");
+    assert.equal(
+      spoofed.headers["x-secret"],
+      undefined,
+      "headers named in Connection are hop-by-hop",
+    );
+  });
+
+  test("streams a 5 MB response intact and starts it before the target finishes", async (t) => {
+    const { lb, port } = await startLb(t);
+    const payload = randomBytes(5 * 1024 * 1024);
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const target = await startServer(t, (req, res) => {
+      if (req.url === "/health") {
+        res.end("ok");
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      res.write(payload.subarray(0, 64 * 1024));
+      // The rest only after the client has seen the first bytes: proves nothing is buffered.
+      void released.then(() => res.end(payload.subarray(64 * 1024)));
+    });
+    lb.register({ id: "a", host: "127.0.0.1", port: target.port });
+    await lb.waitForHealthy("a", 2000);
+
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, path: "/big", agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => {
+          chunks.push(c);
+          release();
+        });
+        res.on("end", () => resolve(Buffer.concat(chunks)));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(body.length, payload.length);
+    assert.equal(sha256(body), sha256(payload));
+  });
+
+  test("streams a request body to the target before the client has finished sending", async (t) => {
+    const { lb, port } = await startLb(t);
+    const upload = randomBytes(3 * 1024 * 1024);
+    let firstChunkSeen: () => void = () => {};
+    const firstChunk = new Promise<void>((resolve) => {
+      firstChunkSeen = resolve;
+    });
+    const target = await startServer(t, (req, res) => {
+      if (req.url === "/health") {
+        res.end("ok");
+        return;
+      }
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => {
+        chunks.push(c);
+        firstChunkSeen();
+      });
+      req.on("end", () => {
+        const all = Buffer.concat(chunks);
+        res.end(JSON.stringify({ length: all.length, sha: sha256(all) }));
+      });
+    });
+    lb.register({ id: "a", host: "127.0.0.1", port: target.port });
+    await lb.waitForHealthy("a", 2000);
+
+    const result = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port, path: "/upload", method: "POST", agent: false },
+        (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => {
+            text += c.toString();
+          });
+          res.on("end", () => resolve(text));
+        },
+      );
+      req.on("error", reject);
+      req.write(upload.subarray(0, 1024));
+      // Chunked upload: the remainder goes only once the target has the first kilobyte.
+      void firstChunk.then(() => req.end(upload.subarray(1024)));
+    });
+    assert.deepEqual(JSON.parse(result), { length: upload.length, sha: sha256(upload) });
+  });
+
+  test("reuses keep-alive connections to the target", async (t) => {
+    const { lb, port } = await startLb(t);
+    const a = await namedTarget(t, "a");
+    lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+    await lb.waitForHealthy("a", 2000);
+    const before = a.connections();
+    for (let i = 0; i < 10; i += 1) assert.equal((await send(port, "/")).status, 200);
+    // Health checks open their own connections; ten proxied requests in a row need one.
+    const proxied = a.seen.map((req) => req.socket);
+    assert.equal(new Set(proxied).size, 1, "all ten requests on one upstream socket");
+    assert.ok(a.connections() - before >= 1);
+  });
+
+  test("keeps an idle client connection open until the idle timeout, then closes it", async (t) => {
+    const { lb, port } = await startLb(t, { idleTimeoutMs: 400 });
+    const a = await namedTarget(t, "a");
+    lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+    await lb.waitForHealthy("a", 2000);
+    const socket = connect(port, "127.0.0.1");
+    t.after(() => socket.destroy());
+    const closed = new Promise<number>((resolve) =>
+      socket.once("close", () => resolve(Date.now())),
+    );
+    let received = "";
+    const answered = new Promise<void>((resolve) => {
+      socket.on("data", (c: Buffer) => {
+        received += c.toString();
+        if (received.includes('"id":"a"')) resolve();
+      });
+    });
+    socket.write(`GET / HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n\r\n`);
+    await answered;
+    const idleSince = Date.now();
+    await delay(250);
+    assert.equal(socket.destroyed, false, "still open 250 ms into a 400 ms idle timeout");
+    const idle = (await closed) - idleSince;
+    assert.ok(idle >= 380 && idle < 2000, `closed after ${idle} ms idle`);
+  });
+
+  test("draining finishes in-flight requests, sends new ones elsewhere, then removes the target", async (t) => {
+    const { lb, port } = await startLb(t);
+    let finishSlow: () => void = () => {};
+    const slowReleased = new Promise<void>((resolve) => {
+      finishSlow = resolve;
+    });
+    let slowArrived: () => void = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      slowArrived = resolve;
+    });
+    const a = await startServer(t, (req, res) => {
+      if (req.url === "/health") {
+        res.end("ok");
+        return;
+      }
+      slowArrived();
+      void slowReleased.then(() => res.writeHead(200, { "x-served-by": "a" }).end("slow done"));
+    });
+    const b = await namedTarget(t, "b");
+    lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+    await lb.waitForHealthy("a", 2000);
+    const slow = send(port, "/slow");
+    await arrived;
+    lb.register({ id: "b", host: "127.0.0.1", port: b.port });
+    await lb.waitForHealthy("b", 2000);
+
+    let drained = false;
+    const deregistered = lb.deregister("a").then(() => {
+      drained = true;
+    });
+    assert.deepEqual(
+      lb.targets().map((x) => [x.id, x.state, x.inFlight]),
+      [
+        ["a", "draining", 1],
+        ["b", "healthy", 0],
+      ],
+    );
+    for (let i = 0; i < 3; i += 1)
+      assert.equal((await send(port, "/")).headers["x-served-by"], "b");
+    await delay(100);
+    assert.equal(drained, false, "still waiting for the in-flight request");
+
+    finishSlow();
+    const reply = await slow;
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.toString(), "slow done");
+    await deregistered;
+    assert.deepEqual(
+      lb.targets().map((x) => x.id),
+      ["b"],
+    );
+    // Registered again, it goes through the health checks like a new target.
+    lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+    assert.equal(lb.targets().find((x) => x.id === "a")?.state, "initial");
+    await lb.waitForHealthy("a", 2000);
+  });
+
+  test("the deregistration delay cuts requests still in flight", async (t) => {
+    const { lb, port } = await startLb(t, { deregistrationDelayMs: 200 });
+    const target = await startServer(t, (req, res) => {
+      if (req.url === "/health") res.end("ok");
+      // otherwise hang
+    });
+    lb.register({ id: "a", host: "127.0.0.1", port: target.port });
+    await lb.waitForHealthy("a", 2000);
+    const stuck = send(port, "/stuck");
+    while (lb.targets()[0]?.inFlight !== 1) await delay(10);
+    const started = Date.now();
+    await lb.deregister("a");
+    const took = Date.now() - started;
+    assert.ok(took >= 190 && took < 1500, `deregistered after ${took} ms`);
+    const reply = await stuck;
+    assert.equal(reply.status, 502);
+    assert.match(reply.body.toString(), /deregistered and did not finish within 0.2 s/);
+    assert.deepEqual(lb.targets(), []);
+  });
+
+  test("close() ends health checks and connections so the process can exit", async (t) => {
+    const { lb, port } = await startLb(t);
+    const a = await namedTarget(t, "a");
+    lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+    await lb.waitForHealthy("a", 2000);
+    await lb.close();
+    await assert.rejects(send(port, "/"), /ECONNREFUSED/);
+    assert.deepEqual(lb.targets(), []);
+  });
+});
