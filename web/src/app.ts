@@ -1,0 +1,103 @@
+import { resolve } from "node:path";
+import cookie from "@fastify/cookie";
+import formbody from "@fastify/formbody";
+import helmet from "@fastify/helmet";
+import fastifyStatic from "@fastify/static";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { antiforgeryPlugin } from "./antiforgery/plugin.js";
+import type { Config } from "./config.js";
+import { installErrorHandling } from "./errors.js";
+import { homeRoutes } from "./home/routes.js";
+import type { KeyRing } from "./keyring/index.js";
+import type { UsersRepository } from "./users/repository.js";
+import { usersRoutes } from "./users/routes.js";
+import { replyPagePlugin } from "./views/reply-page.js";
+
+export interface AppDeps {
+  readonly users: UsersRepository;
+  readonly keyRing: KeyRing;
+  readonly instanceId: string;
+  /** Default: no logging (tests). server.ts passes the process logger. */
+  readonly logger?: Logger;
+}
+
+/** `TRUST_PROXY` → Fastify's trustProxy: "false" trusts nobody, otherwise a list of addresses/CIDRs. */
+export function parseTrustProxy(value: string): boolean | string {
+  const trimmed = value.trim();
+  if (trimmed === "" || trimmed === "false") return false;
+  if (trimmed === "true") return true;
+  return trimmed;
+}
+
+/** The static folder sits at ../public both from web/src/ and from the bundle's app/dist/. */
+const PUBLIC_DIR = resolve(import.meta.dirname, "../public");
+
+export type AppConfig = Pick<
+  Config,
+  | "TRUST_PROXY"
+  | "BODY_LIMIT_BYTES"
+  | "KEEP_ALIVE_TIMEOUT_MS"
+  | "PAGE_SIZE"
+  | "DEBUG_ROUTES"
+  | "KEYRING_STORE"
+>;
+
+/** Builds the web app without listening, so tests drive it with inject() or listen on port 0. */
+export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    trustProxy: parseTrustProxy(config.TRUST_PROXY),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    // Slow or stalled clients must not hold a connection for ever.
+    requestTimeout: 30_000,
+    disableRequestLogging: false,
+  }) as unknown as FastifyInstance;
+
+  app.addHook("onRequest", async (_request, reply) => {
+    reply.header("x-served-by", deps.instanceId);
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: "same-origin" },
+  });
+  await app.register(cookie);
+  // Only HTML forms are accepted: anything else gets a 415 page instead of being half-parsed.
+  app.removeAllContentTypeParsers();
+  await app.register(formbody);
+  await app.register(replyPagePlugin, { instanceId: deps.instanceId });
+  await app.register(antiforgeryPlugin, { keyRing: deps.keyRing });
+  await app.register(fastifyStatic, {
+    root: PUBLIC_DIR,
+    prefix: "/static/",
+    maxAge: "1h",
+    index: false,
+  });
+  installErrorHandling(app, { bodyLimit: config.BODY_LIMIT_BYTES });
+
+  await app.register(homeRoutes, {
+    instanceId: deps.instanceId,
+    users: deps.users,
+    keyRing: deps.keyRing,
+    keyStoreKind: config.KEYRING_STORE,
+    debugRoutes: config.DEBUG_ROUTES,
+  });
+  await app.register(usersRoutes, { users: deps.users, pageSize: config.PAGE_SIZE });
+  return app;
+}

@@ -1,0 +1,95 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { AntiforgeryError } from "./antiforgery/plugin.js";
+import { StoreUnavailableError } from "./users/errors.js";
+import { type Html, html } from "./views/html.js";
+
+/** What a person is told for each client error; the status line alone says little. */
+function clientErrorPage(status: number, error: FastifyError, bodyLimit: number): { title: string; body: Html } {
+  switch (status) {
+    case 404:
+      return {
+        title: "Not found",
+        body: html`<h1>Page not found</h1>
+<p>There is nothing here. If you followed a link to a user, that user may have been deleted.</p>
+<p><a href="/users">Go to the users list</a></p>`,
+      };
+    case 413:
+      return {
+        title: "Too large",
+        body: html`<h1>That was too large</h1>
+<p>The form you sent is larger than ${Math.round(bodyLimit / 1024)} KB, so it was not read and nothing was saved.
+Names are at most 100 characters.</p>
+<p><a href="/users">Go to the users list</a></p>`,
+      };
+    case 415:
+      return {
+        title: "Unsupported form",
+        body: html`<h1>This kind of request is not accepted</h1>
+<p>Forms here are sent as <code>application/x-www-form-urlencoded</code>; nothing was saved.</p>`,
+      };
+    default:
+      return {
+        title: "Bad request",
+        body: html`<h1>That request could not be used</h1>
+<p>${error.message}</p>
+<p>Nothing was saved. <a href="/users">Go to the users list</a></p>`,
+      };
+  }
+}
+
+export interface ErrorHandlingOptions {
+  readonly bodyLimit: number;
+}
+
+/**
+ * One place decides what a failure looks like: 4xx pages say exactly what was wrong; 5xx pages
+ * say little and the log says everything.
+ */
+export function installErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions): void {
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) =>
+    reply.render({ status: 404, ...clientErrorPage(404, new Error("not found") as FastifyError, options.bodyLimit) }),
+  );
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AntiforgeryError) {
+      request.log.warn(
+        { antiforgery: error.reason, keyId: error.keyId, url: request.url },
+        error.keyId
+          ? `anti-forgery rejection: ${error.reason} (key id ${error.keyId})`
+          : `anti-forgery rejection: ${error.reason}`,
+      );
+      return reply.render({
+        status: 403,
+        title: "Form expired",
+        body: html`<h1>This form expired or did not come from this site</h1>
+<p class="lead">This form expired or did not come from this site — reload and try again.</p>
+<p>Nothing was saved. This happens when a form is sent from another site, or when the page was open
+for a long time; if it happens every time, the instances do not share their signing keys.</p>
+<p><a class="button" href="/users">Back to the users list</a></p>`,
+      });
+    }
+    if (error instanceof StoreUnavailableError) {
+      request.log.error({ err: error }, "user store unavailable");
+      return reply.header("retry-after", "5").render({
+        status: 503,
+        title: "Store unavailable",
+        body: html`<h1>The user store is unavailable</h1>
+<p>The database did not answer in time. Please try again in a few seconds. If you were saving a change,
+check the users list before sending it again.</p>
+<p><a href="/users">Go to the users list</a></p>`,
+      });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      request.log.info({ status, code: error.code, message: error.message }, "client error");
+      return reply.render({ status, ...clientErrorPage(status, error, options.bodyLimit) });
+    }
+    request.log.error({ err: error }, "request failed");
+    return reply.render({
+      status: 500,
+      title: "Something went wrong",
+      body: html`<h1>Something went wrong</h1>
+<p>The error was logged with reference <code>${request.id}</code>. Please try again.</p>`,
+    });
+  });
+}

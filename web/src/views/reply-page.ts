@@ -1,0 +1,43 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import fp from "fastify-plugin";
+import type { HtmlValue } from "./html.js";
+import { page } from "./layout.js";
+
+export interface RenderOptions {
+  readonly title: string;
+  readonly body: HtmlValue;
+  readonly section?: "home" | "users" | "privacy";
+  /** Default 200. */
+  readonly status?: number;
+}
+
+declare module "fastify" {
+  interface FastifyReply {
+    /** Sends a full HTML page in the site layout. */
+    render(options: RenderOptions): FastifyReply;
+  }
+}
+
+export interface ReplyPageOptions {
+  readonly instanceId: string;
+}
+
+/** Every page goes through one layout, with the instance id that served it in the footer. */
+export const replyPagePlugin = fp(
+  async (app: FastifyInstance, options: ReplyPageOptions) => {
+    app.decorateReply("render", function render(this: FastifyReply, o: RenderOptions) {
+      return this.code(o.status ?? 200)
+        .type("text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .send(
+          page({
+            title: o.title,
+            body: o.body,
+            instanceId: options.instanceId,
+            ...(o.section ? { section: o.section } : {}),
+          }),
+        );
+    });
+  },
+  { name: "reply-page" },
+);
