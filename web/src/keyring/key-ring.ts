@@ -243,8 +243,8 @@ export class KeyRing {
   }
 
   /** Resolves when the store answers (readiness); the cached ring keeps working either way. */
-  ping(): Promise<void> {
-    return this.#store.ping();
+  async ping(): Promise<void> {
+    await this.#store.ping();
   }
 
   status(): KeyRingStatus {

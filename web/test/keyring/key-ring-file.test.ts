@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type TestContext, test } from "node:test";
+import { FileKeyStore } from "../../src/keyring/file-store.js";
+import { KeyRing } from "../../src/keyring/key-ring.js";
+import { ControlledStore, recordingLogger, tempDir } from "./helpers.js";
+
+const HOUR = 3_600_000;
+
+/** A ring on its own FileKeyStore object, as a separate process would have; no timer refreshes. */
+async function openRing(
+  t: TestContext,
+  dir: string,
+): Promise<{ ring: KeyRing; store: ControlledStore }> {
+  const logger = recordingLogger();
+  const store = new ControlledStore(new FileKeyStore({ dir, logger }));
+  const ring = await KeyRing.open({ store, logger, refreshIntervalMs: HOUR });
+  t.after(() => ring.close());
+  return { ring, store };
+}
+
+async function storedIds(dir: string): Promise<string[]> {
+  return (await readdir(dir)).map((name) => name.replace(/\.json$/, "")).sort();
+}
+
+test("two rings opening at once on an empty directory learn each other's keys and converge", async (t) => {
+  const dir = join(await tempDir(t), "ring");
+  const [a, b] = await Promise.all([openRing(t, dir), openRing(t, dir)]);
+  // Whatever each minted, both verify the other's signing key right away.
+  assert.ok(await b.ring.resolve(a.ring.signingKey().id));
+  assert.ok(await a.ring.resolve(b.ring.signingKey().id));
+  await Promise.all([a.ring.refresh(), b.ring.refresh()]);
+  assert.equal(a.ring.signingKey().id, b.ring.signingKey().id);
+  const ids = await storedIds(dir);
+  assert.ok(ids.length >= 1 && ids.length <= 2, `expected 1 or 2 keys, got ${ids.length}`);
+  assert.equal(a.ring.status().keys, ids.length);
+  assert.equal(b.ring.status().keys, ids.length);
+});
+
+test("a key minted by one ring is resolved by another at once through refresh-on-unknown", async (t) => {
+  const dir = await tempDir(t);
+  const a = await openRing(t, dir);
+  const b = await openRing(t, dir);
+  const minted = await a.ring.rotate();
+  assert.equal(b.ring.find(minted.id), undefined);
+  const loadsBefore = b.store.loads;
+  const found = await b.ring.resolve(minted.id);
+  assert.equal(found?.id, minted.id);
+  assert.ok(found?.secret.equals(minted.secret));
+  assert.equal(b.store.loads - loadsBefore, 1, "found by exactly one unknown-id refresh");
+});
+
+test("a revocation by one ring reaches another on its next refresh", async (t) => {
+  const dir = await tempDir(t);
+  const a = await openRing(t, dir);
+  const b = await openRing(t, dir);
+  const key = a.ring.signingKey();
+  assert.ok(b.ring.find(key.id));
+  await a.ring.revoke(key.id);
+  await b.ring.refresh();
+  assert.equal(b.ring.find(key.id), undefined);
+  assert.equal(b.ring.signingKey().id, a.ring.signingKey().id, "both moved to the replacement");
+});
+
+test("a ring opened while its directory is unusable signs locally, then publishes when it is back", async (t) => {
+  const dir = join(await tempDir(t), "ring");
+  await writeFile(dir, "a file where the directory should be");
+  const logger = recordingLogger();
+  const ring = await KeyRing.open({
+    store: new FileKeyStore({ dir, logger }),
+    logger,
+    refreshIntervalMs: HOUR,
+  });
+  t.after(() => ring.close());
+  const local = ring.signingKey();
+  assert.match(ring.status().lastError ?? "", /ENOTDIR|EEXIST/);
+  assert.equal(ring.status().unpublished, 1);
+  await assert.rejects(ring.ping());
+
+  await rm(dir);
+  await ring.refresh();
+  assert.equal(ring.status().lastError, undefined);
+  assert.equal(ring.status().unpublished, 0);
+  assert.deepEqual(await storedIds(dir), [local.id]);
+  const other = await openRing(t, dir);
+  assert.equal(
+    other.ring.signingKey().id,
+    local.id,
+    "a later instance signs with the published key",
+  );
+});
+
+test("while the directory is unusable, cached keys keep verifying and the error is reported", async (t) => {
+  const base = await tempDir(t);
+  const dir = join(base, "ring");
+  const { ring } = await openRing(t, dir);
+  const key = ring.signingKey();
+  await rename(dir, join(base, "away"));
+  await writeFile(dir, "");
+  await ring.refresh();
+  assert.match(ring.status().lastError ?? "", /ENOTDIR/);
+  assert.equal((await ring.resolve(key.id))?.id, key.id);
+  assert.equal(ring.signingKey().id, key.id);
+
+  await rm(dir);
+  await rename(join(base, "away"), dir);
+  await ring.refresh();
+  assert.equal(ring.status().lastError, undefined);
+});
+
+test("a key that disappears from the store is written back by the rings that know it", async (t) => {
+  const dir = await tempDir(t);
+  const { ring } = await openRing(t, dir);
+  const key = ring.signingKey();
+  await rm(join(dir, `${key.id}.json`));
+  await ring.refresh();
+  assert.deepEqual(await storedIds(dir), [key.id]);
+  assert.equal(ring.signingKey().id, key.id);
+});
