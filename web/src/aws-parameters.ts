@@ -23,8 +23,14 @@ export function parseCacheAddress(value: string): CacheAddress {
 }
 
 /** Reads the cache address from SSM Parameter Store, as the original did at start-up. */
-export async function readCacheAddress(name: string, options: AwsLookupOptions): Promise<CacheAddress> {
-  const client = new SSMClient({ region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+export async function readCacheAddress(
+  name: string,
+  options: AwsLookupOptions,
+): Promise<CacheAddress> {
+  const client = new SSMClient({
+    region: options.region,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  });
   try {
     const out = await client.send(new GetParameterCommand({ Name: name }));
     const value = out.Parameter?.Value;
@@ -36,7 +42,10 @@ export async function readCacheAddress(name: string, options: AwsLookupOptions):
 }
 
 /** Reads the cache AUTH token from Secrets Manager (a plain string, or JSON with a `token`/`password` field). */
-export async function readSecretString(secretId: string, options: AwsLookupOptions): Promise<string> {
+export async function readSecretString(
+  secretId: string,
+  options: AwsLookupOptions,
+): Promise<string> {
   const client = new SecretsManagerClient({
     region: options.region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),

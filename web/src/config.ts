@@ -50,7 +50,9 @@ export const configSchema = z
     SECRETS_MANAGER_ENDPOINT: optionalText.pipe(z.url().optional()),
     /** Addresses/CIDRs whose X-Forwarded-* headers are believed, comma separated; "false" trusts none. */
     TRUST_PROXY: z.string().default("127.0.0.1"),
-    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    LOG_LEVEL: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info"),
     LOG_DIR: optionalText,
     DEBUG_ROUTES: boolish.default(false),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(32_768),

@@ -4,7 +4,11 @@ import { StoreUnavailableError } from "./users/errors.js";
 import { type Html, html } from "./views/html.js";
 
 /** What a person is told for each client error; the status line alone says little. */
-function clientErrorPage(status: number, error: FastifyError, bodyLimit: number): { title: string; body: Html } {
+function clientErrorPage(
+  status: number,
+  error: FastifyError,
+  bodyLimit: number,
+): { title: string; body: Html } {
   switch (status) {
     case 404:
       return {
@@ -46,8 +50,11 @@ export interface ErrorHandlingOptions {
  * say little and the log says everything.
  */
 export function installErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions): void {
-  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) =>
-    reply.render({ status: 404, ...clientErrorPage(404, new Error("not found") as FastifyError, options.bodyLimit) }),
+  app.setNotFoundHandler((_request: FastifyRequest, reply: FastifyReply) =>
+    reply.render({
+      status: 404,
+      ...clientErrorPage(404, new Error("not found") as FastifyError, options.bodyLimit),
+    }),
   );
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -17,7 +17,9 @@ export function createLogger(options: LoggerOptions): Logger {
   const streams: pino.StreamEntry[] = [{ stream: process.stdout }];
   if (options.dir) {
     mkdirSync(options.dir, { recursive: true });
-    streams.push({ stream: pino.destination({ dest: join(options.dir, "web.log"), append: true, mkdir: true }) });
+    streams.push({
+      stream: pino.destination({ dest: join(options.dir, "web.log"), append: true, mkdir: true }),
+    });
   }
   return pino(
     {

@@ -97,4 +97,7 @@ async function antiforgery(
   });
 }
 
-export const antiforgeryPlugin = fp(antiforgery, { name: "antiforgery", dependencies: ["@fastify/cookie"] });
+export const antiforgeryPlugin = fp(antiforgery, {
+  name: "antiforgery",
+  dependencies: ["@fastify/cookie"],
+});

@@ -24,7 +24,11 @@ async function check(name: string, probe: () => Promise<void>, timeoutMs: number
     ]);
     return { name, ok: true as const };
   } catch (error) {
-    return { name, ok: false as const, error: error instanceof Error ? error.message : String(error) };
+    return {
+      name,
+      ok: false as const,
+      error: error instanceof Error ? error.message : String(error),
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -30,7 +30,10 @@ function single(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-export async function usersRoutes(app: FastifyInstance, options: UsersRoutesOptions): Promise<void> {
+export async function usersRoutes(
+  app: FastifyInstance,
+  options: UsersRoutesOptions,
+): Promise<void> {
   const { users, pageSize } = options;
 
   async function load(id: string): Promise<User> {
@@ -39,20 +42,23 @@ export async function usersRoutes(app: FastifyInstance, options: UsersRoutesOpti
     return user;
   }
 
-  app.get("/users", async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply) => {
-    const cursor = single(request.query.cursor);
-    const result = await users.list(pageSize, cursor || undefined);
-    return reply.render({
-      title: "Users",
-      section: "users",
-      body: usersList({
-        users: result.users,
-        next: result.next,
-        isFirstPage: !cursor,
-        notice: single(request.query.done),
-      }),
-    });
-  });
+  app.get(
+    "/users",
+    async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply) => {
+      const cursor = single(request.query.cursor);
+      const result = await users.list(pageSize, cursor || undefined);
+      return reply.render({
+        title: "Users",
+        section: "users",
+        body: usersList({
+          users: result.users,
+          next: result.next,
+          isFirstPage: !cursor,
+          notice: single(request.query.done),
+        }),
+      });
+    },
+  );
 
   app.get("/users/new", async (request, reply) =>
     reply.render({

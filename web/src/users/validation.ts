@@ -20,9 +20,13 @@ export interface ValidationResult {
 
 // C0/C1 controls and unpaired surrogates: never a meaningful part of a name, and unpaired
 // surrogates cannot be stored as valid UTF-8.
-const FORBIDDEN = /[\p{Cc}]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
+const FORBIDDEN =
+  /[\p{Cc}]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
 
-function validateName(raw: unknown, label: string): { value: string; entered: string; error?: string } {
+function validateName(
+  raw: unknown,
+  label: string,
+): { value: string; entered: string; error?: string } {
   if (Array.isArray(raw)) {
     return { value: "", entered: "", error: `${label} was sent more than once; send it once.` };
   }

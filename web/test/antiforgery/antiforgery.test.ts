@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { FORM_HEADERS, form, formSession, startTestApp, type TestApp } from "../helpers/app.js";
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp();
+});
+after(async () => {
+  await t.close();
+});
+
+async function session() {
+  return formSession(await t.app.inject({ url: "/users/new" }));
+}
+
+async function post(
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  const res = await t.app.inject({
+    method: "POST",
+    url: "/users",
+    headers: { ...FORM_HEADERS, ...headers },
+    payload: form({ firstName: "Mallory", lastName: "Forger", ...fields }),
+  });
+  return { status: res.statusCode, body: res.body };
+}
+
+function lastRejection(): Record<string, unknown> | undefined {
+  return [...t.logs].reverse().find((l) => typeof l.antiforgery === "string");
+}
+
+async function assertRejected(
+  result: { status: number; body: string },
+  reason: string,
+): Promise<void> {
+  assert.equal(result.status, 403);
+  assert.match(
+    result.body,
+    /This form expired or did not come from this site — reload and try again\./,
+  );
+  assert.match(result.body, /href="\/users"/);
+  assert.equal(lastRejection()?.antiforgery, reason);
+  const stored = await t.users.list(100);
+  assert.ok(!stored.users.some((u) => u.lastName === "Forger"), "nothing stored");
+}
+
+describe("anti-forgery rejections (403 page, reason logged, nothing stored)", () => {
+  test("no session cookie", async () => {
+    const s = await session();
+    await assertRejected(await post({ _csrf: s.token }), "missing-session");
+  });
+
+  test("no token", async () => {
+    const s = await session();
+    await assertRejected(await post({}, { cookie: s.cookie }), "missing-token");
+  });
+
+  test("a truncated token", async () => {
+    const s = await session();
+    await assertRejected(
+      await post({ _csrf: s.token.slice(0, -5) }, { cookie: s.cookie }),
+      "malformed-token",
+    );
+  });
+
+  test("a token with multi-byte characters", async () => {
+    const s = await session();
+    const token = `${s.token.slice(0, -2)}é€`;
+    await assertRejected(await post({ _csrf: token }, { cookie: s.cookie }), "malformed-token");
+  });
+
+  test("a forged signature", async () => {
+    const s = await session();
+    const last = s.token.at(-2) === "A" ? "B" : "A";
+    const forged = `${s.token.slice(0, -2)}${last}${s.token.at(-1)}`;
+    await assertRejected(await post({ _csrf: forged }, { cookie: s.cookie }), "bad-signature");
+  });
+
+  test("a genuine token from another session", async () => {
+    const mine = await session();
+    const theirs = await session();
+    await assertRejected(
+      await post({ _csrf: theirs.token }, { cookie: mine.cookie }),
+      "session-mismatch",
+    );
+  });
+
+  test("a token naming a key id no instance knows, logged with the id", async () => {
+    const s = await session();
+    const parts = s.token.split(".");
+    parts[1] = "unknownKey123456";
+    await assertRejected(
+      await post({ _csrf: parts.join(".") }, { cookie: s.cookie }),
+      "unknown-key",
+    );
+    assert.equal(lastRejection()?.keyId, "unknownKey123456");
+    assert.match(String(lastRejection()?.msg), /unknown-key \(key id unknownKey123456\)/);
+  });
+
+  test("a cross-site Sec-Fetch-Site, even with a valid token", async () => {
+    const s = await session();
+    await assertRejected(
+      await post({ _csrf: s.token }, { cookie: s.cookie, "sec-fetch-site": "cross-site" }),
+      "cross-site",
+    );
+    await assertRejected(
+      await post({ _csrf: s.token }, { cookie: s.cookie, "sec-fetch-site": "same-site" }),
+      "cross-site",
+    );
+  });
+
+  test("a foreign Origin without Fetch-Metadata, even with a valid token", async () => {
+    const s = await session();
+    await assertRejected(
+      await post({ _csrf: s.token }, { cookie: s.cookie, origin: "https://evil.example" }),
+      "cross-site",
+    );
+    await assertRejected(
+      await post({ _csrf: s.token }, { cookie: s.cookie, origin: "null" }),
+      "cross-site",
+    );
+  });
+
+  test("a token signed with a revoked key", async () => {
+    const s = await session();
+    const keyId = s.token.split(".")[1] ?? "";
+    await t.keyRing.revoke(keyId);
+    await assertRejected(await post({ _csrf: s.token }, { cookie: s.cookie }), "unknown-key");
+  });
+});
+
+describe("anti-forgery acceptance", () => {
+  test("same-origin Fetch-Metadata and a matching Origin pass", async () => {
+    const s = await session();
+    const res = await post(
+      { _csrf: s.token, lastName: "Honest" },
+      {
+        cookie: s.cookie,
+        "sec-fetch-site": "same-origin",
+        origin: "http://localhost:80",
+        host: "localhost:80",
+      },
+    );
+    assert.equal(res.status, 303);
+  });
+
+  test("a token issued before a key rotation still verifies after it", async () => {
+    const s = await session();
+    await t.keyRing.rotate();
+    const res = await post({ _csrf: s.token, lastName: "Rotated" }, { cookie: s.cookie });
+    assert.equal(res.status, 303);
+  });
+});

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { isSessionId, issueToken, newSessionId, verifyToken } from "../../src/antiforgery/token.js";
+import { newSigningKey, type SigningKey } from "../../src/keyring/index.js";
+
+function resolverOf(...keys: SigningKey[]) {
+  return { resolve: async (id: string) => keys.find((k) => k.id === id) };
+}
+
+const key = newSigningKey({ now: Date.now(), lifetimeMs: 86_400_000 });
+
+test("a token verifies for the session it was issued to, and only that one", async () => {
+  const sid = newSessionId();
+  assert.ok(isSessionId(sid));
+  const token = issueToken(key, sid);
+  assert.deepEqual(await verifyToken(resolverOf(key), token, sid), { ok: true, keyId: key.id });
+  const other = await verifyToken(resolverOf(key), token, newSessionId());
+  assert.deepEqual(other, { ok: false, reason: "session-mismatch", keyId: key.id });
+});
+
+test("two tokens for one session differ (fresh nonce each time)", () => {
+  const sid = newSessionId();
+  assert.notEqual(issueToken(key, sid), issueToken(key, sid));
+});
+
+test("a token signed by a different key with the same id does not verify", async () => {
+  const sid = newSessionId();
+  const impostor: SigningKey = { ...key, secret: Buffer.alloc(32, 7) };
+  const token = issueToken(impostor, sid);
+  const result = await verifyToken(resolverOf(key), token, sid);
+  assert.equal(result.ok, false);
+  assert.equal(!result.ok && result.reason, "bad-signature");
+});
+
+test("non-string, oversized and odd tokens are malformed, never a throw", async () => {
+  const sid = newSessionId();
+  for (const token of [["a", "b"], 42, "x".repeat(5000), "v1....", "v2.a.b.c.d", "\u0000"]) {
+    const result = await verifyToken(resolverOf(key), token, sid);
+    assert.equal(
+      !result.ok && result.reason,
+      "malformed-token",
+      JSON.stringify(token).slice(0, 40),
+    );
+  }
+  const missing = await verifyToken(resolverOf(key), undefined, sid);
+  assert.equal(!missing.ok && missing.reason, "missing-token");
+});

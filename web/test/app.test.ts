@@ -1,0 +1,333 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { FORM_HEADERS, form, formSession, startTestApp, type TestApp } from "./helpers/app.js";
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp();
+});
+after(async () => {
+  await t.close();
+});
+
+async function newForm() {
+  const res = await t.app.inject({ method: "GET", url: "/users/new" });
+  assert.equal(res.statusCode, 200);
+  return formSession(res);
+}
+
+async function createUser(firstName: string, lastName: string): Promise<string> {
+  const s = await newForm();
+  const res = await t.app.inject({
+    method: "POST",
+    url: "/users",
+    headers: { ...FORM_HEADERS, cookie: s.cookie },
+    payload: form({ _csrf: s.token, firstName, lastName }),
+  });
+  assert.equal(res.statusCode, 303, res.body);
+  const { users } = await t.users.list(100);
+  const user = users.find(
+    (u) => u.firstName === firstName.trim() && u.lastName === lastName.trim(),
+  );
+  assert.ok(user, "created user is in the table");
+  return user.id;
+}
+
+describe("pages", () => {
+  test("home shows the instance id and the client address from a trusted proxy", async () => {
+    const res = await t.app.inject({
+      method: "GET",
+      url: "/",
+      remoteAddress: "127.0.0.1",
+      headers: { "x-forwarded-for": "203.0.113.7" },
+    });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers["x-served-by"], "test-1");
+    assert.match(res.body, /data-testid="instance-id">test-1</);
+    assert.match(res.body, /data-testid="client-ip">203\.0\.113\.7</);
+  });
+
+  test("an untrusted peer cannot spoof its address with X-Forwarded-For", async () => {
+    const res = await t.app.inject({
+      method: "GET",
+      url: "/",
+      remoteAddress: "198.51.100.9",
+      headers: { "x-forwarded-for": "203.0.113.7" },
+    });
+    assert.match(res.body, /data-testid="client-ip">198\.51\.100\.9</);
+  });
+
+  test("responses carry security headers and a strict CSP", async () => {
+    const res = await t.app.inject({ method: "GET", url: "/users/new" });
+    assert.match(String(res.headers["content-security-policy"]), /script-src 'none'/);
+    assert.match(String(res.headers["content-security-policy"]), /frame-ancestors 'none'/);
+    assert.equal(res.headers["x-content-type-options"], "nosniff");
+    const cookie = String(res.headers["set-cookie"]);
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Lax/);
+    assert.doesNotMatch(cookie, /Secure/, "plain HTTP: no Secure flag, or the browser drops it");
+  });
+
+  test("over HTTPS (X-Forwarded-Proto from the proxy) the session cookie is Secure and __Host- prefixed", async () => {
+    const res = await t.app.inject({
+      method: "GET",
+      url: "/users/new",
+      remoteAddress: "127.0.0.1",
+      headers: { "x-forwarded-proto": "https" },
+    });
+    const cookie = String(res.headers["set-cookie"]);
+    assert.match(cookie, /^__Host-fleetline\.sid=/);
+    assert.match(cookie, /Secure/);
+    assert.match(cookie, /Path=\//);
+  });
+
+  test("static assets are served with x-served-by", async () => {
+    const res = await t.app.inject({ method: "GET", url: "/static/site.css" });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers["content-type"]), /text\/css/);
+    assert.equal(res.headers["x-served-by"], "test-1");
+  });
+
+  test("privacy and debug pages render", async () => {
+    assert.equal((await t.app.inject({ url: "/privacy" })).statusCode, 200);
+    const debug = await t.app.inject({ url: "/debug", headers: { "x-probe": "<b>hi</b>" } });
+    assert.equal(debug.statusCode, 200);
+    assert.match(debug.body, /&lt;b&gt;hi&lt;\/b&gt;/);
+  });
+
+  test("unknown paths get a 404 page", async () => {
+    const res = await t.app.inject({ url: "/nope" });
+    assert.equal(res.statusCode, 404);
+    assert.match(res.body, /Page not found/);
+  });
+});
+
+describe("health", () => {
+  test("/health is a cheap liveness answer", async () => {
+    const res = await t.app.inject({ url: "/health" });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { status: "ok", instance: "test-1" });
+  });
+
+  test("/health/ready checks DynamoDB and the key store", async () => {
+    const res = await t.app.inject({ url: "/health/ready" });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json().checks, { dynamodb: "ok", keystore: "ok" });
+  });
+});
+
+describe("users", () => {
+  test("create, list, edit and delete, each POST answered 303", async () => {
+    const id = await createUser("Ada", "Lovelace");
+    const list = await t.app.inject({ url: "/users?done=created" });
+    assert.match(list.body, /User created\./);
+    assert.match(list.body, /Ada/);
+
+    const edit = await t.app.inject({ url: `/users/${id}/edit` });
+    const s = formSession(edit);
+    assert.equal(s.version, "1");
+    const save = await t.app.inject({
+      method: "POST",
+      url: `/users/${id}`,
+      headers: { ...FORM_HEADERS, cookie: s.cookie },
+      payload: form({ _csrf: s.token, version: "1", firstName: "Ada", lastName: "King" }),
+    });
+    assert.equal(save.statusCode, 303);
+    assert.equal(save.headers.location, "/users?done=updated");
+    assert.equal((await t.users.get(id))?.lastName, "King");
+    assert.equal((await t.users.get(id))?.version, 2);
+
+    const confirm = await t.app.inject({ url: `/users/${id}/delete` });
+    const d = formSession(confirm);
+    assert.equal(d.version, "2");
+    const del = await t.app.inject({
+      method: "POST",
+      url: `/users/${id}/delete`,
+      headers: { ...FORM_HEADERS, cookie: d.cookie },
+      payload: form({ _csrf: d.token, version: "2" }),
+    });
+    assert.equal(del.statusCode, 303);
+    assert.equal(await t.users.get(id), undefined);
+  });
+
+  test("validation errors keep the entered values and name each field", async () => {
+    const s = await newForm();
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/users",
+      headers: { ...FORM_HEADERS, cookie: s.cookie },
+      payload: form({ _csrf: s.token, firstName: "  Grace ", lastName: "   " }),
+    });
+    assert.equal(res.statusCode, 400);
+    assert.match(res.body, /There is a problem/);
+    assert.match(res.body, /Last name is required\./);
+    assert.match(res.body, /value=" {2}Grace "/);
+    assert.match(res.body, /aria-invalid="true"/);
+  });
+
+  test("names are trimmed and any script is accepted", async () => {
+    const id = await createUser("  Zoë ", "李小龍");
+    const user = await t.users.get(id);
+    assert.equal(user?.firstName, "Zoë");
+    assert.equal(user?.lastName, "李小龍");
+  });
+
+  test("a <script> name is stored as typed and shown escaped in the list", async () => {
+    const id = await createUser("<script>alert(1)</script>", 'O\'Brien & "Sons"');
+    const list = await t.app.inject({ url: "/users" });
+    assert.doesNotMatch(list.body, /<script>alert/);
+    assert.match(list.body, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    assert.match(list.body, /O&#39;Brien &amp; &quot;Sons&quot;/);
+    assert.equal((await t.users.get(id))?.firstName, "<script>alert(1)</script>");
+  });
+
+  test("empty and 10 kB names are refused with a message and nothing is stored", async () => {
+    const before = (await t.users.list(100)).users.length;
+    for (const [firstName, message] of [
+      ["", /First name is required\./],
+      ["x".repeat(10_240), /First name must be at most 100 characters \(it had 10240\)\./],
+    ] as const) {
+      const s = await newForm();
+      const res = await t.app.inject({
+        method: "POST",
+        url: "/users",
+        headers: { ...FORM_HEADERS, cookie: s.cookie },
+        payload: form({ _csrf: s.token, firstName, lastName: "Valid" }),
+      });
+      assert.equal(res.statusCode, 400);
+      assert.match(res.body, message);
+    }
+    assert.equal((await t.users.list(100)).users.length, before);
+  });
+
+  test("a field sent twice is refused, not half-used", async () => {
+    const s = await newForm();
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/users",
+      headers: { ...FORM_HEADERS, cookie: s.cookie },
+      payload: form({ _csrf: s.token, firstName: ["A", "B"], lastName: "C" }),
+    });
+    assert.equal(res.statusCode, 400);
+    assert.match(res.body, /First name was sent more than once/);
+  });
+
+  test("unknown and malformed ids are 404, including path traversal", async () => {
+    for (const url of [
+      "/users/00000000-0000-4000-8000-000000000000/edit",
+      "/users/..%2F..%2Fetc%2Fpasswd/edit",
+      "/users/%00/delete",
+    ]) {
+      const res = await t.app.inject({ url });
+      assert.equal(res.statusCode, 404, url);
+      assert.match(res.body, /Page not found/);
+    }
+  });
+
+  test("a stale edit gets 409 with the current values and overwrites nothing", async () => {
+    const id = await createUser("Alan", "Turing");
+    const first = formSession(await t.app.inject({ url: `/users/${id}/edit` }));
+    const second = formSession(await t.app.inject({ url: `/users/${id}/edit` }));
+    const win = await t.app.inject({
+      method: "POST",
+      url: `/users/${id}`,
+      headers: { ...FORM_HEADERS, cookie: first.cookie },
+      payload: form({ _csrf: first.token, version: "1", firstName: "Alan", lastName: "M. Turing" }),
+    });
+    assert.equal(win.statusCode, 303);
+    const lose = await t.app.inject({
+      method: "POST",
+      url: `/users/${id}`,
+      headers: { ...FORM_HEADERS, cookie: second.cookie },
+      payload: form({ _csrf: second.token, version: "1", firstName: "Al", lastName: "Turing" }),
+    });
+    assert.equal(lose.statusCode, 409);
+    assert.match(lose.body, /Someone else changed this user/);
+    assert.match(lose.body, /M\. Turing/, "shows the current values");
+    assert.match(lose.body, /name="version" value="2"/, "retry starts from the current version");
+    const stored = await t.users.get(id);
+    assert.equal(stored?.lastName, "M. Turing");
+    assert.equal(stored?.firstName, "Alan");
+  });
+
+  test("a stale delete gets 409 and the user stays", async () => {
+    const id = await createUser("Edsger", "Dijkstra");
+    const confirm = formSession(await t.app.inject({ url: `/users/${id}/delete` }));
+    await t.users.update(id, 1, { firstName: "Edsger W.", lastName: "Dijkstra" });
+    const res = await t.app.inject({
+      method: "POST",
+      url: `/users/${id}/delete`,
+      headers: { ...FORM_HEADERS, cookie: confirm.cookie },
+      payload: form({ _csrf: confirm.token, version: "1" }),
+    });
+    assert.equal(res.statusCode, 409);
+    assert.match(res.body, /changed by someone else/);
+    assert.match(res.body, /Edsger W\./);
+    assert.ok(await t.users.get(id));
+  });
+
+  test("a missing or non-numeric version is a 400", async () => {
+    const id = await createUser("Barbara", "Liskov");
+    const s = formSession(await t.app.inject({ url: `/users/${id}/edit` }));
+    for (const version of [undefined, "abc", "0", "-1", "1e3"]) {
+      const fields: Record<string, string> = { _csrf: s.token, firstName: "B", lastName: "L" };
+      if (version !== undefined) fields.version = version;
+      const res = await t.app.inject({
+        method: "POST",
+        url: `/users/${id}`,
+        headers: { ...FORM_HEADERS, cookie: s.cookie },
+        payload: form(fields),
+      });
+      assert.equal(res.statusCode, 400, `version ${version}`);
+      assert.match(res.body, /missing its version field/);
+    }
+  });
+
+  test("a body over the limit is a 413 page", async () => {
+    const s = await newForm();
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/users",
+      headers: { ...FORM_HEADERS, cookie: s.cookie },
+      payload: form({ _csrf: s.token, firstName: "x".repeat(40_000), lastName: "y" }),
+    });
+    assert.equal(res.statusCode, 413);
+    assert.match(res.body, /larger than 32 KB/);
+  });
+
+  test("a JSON body is a 415 page", async () => {
+    const s = await newForm();
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/users",
+      headers: { "content-type": "application/json", cookie: s.cookie, "x-csrf-token": s.token },
+      payload: JSON.stringify({ firstName: "J", lastName: "S" }),
+    });
+    assert.equal(res.statusCode, 415);
+    assert.match(res.body, /application\/x-www-form-urlencoded/);
+  });
+
+  test("a forged page cursor is a 400 page", async () => {
+    const res = await t.app.inject({ url: "/users?cursor=bm90LWpzb24" });
+    assert.equal(res.statusCode, 400);
+    assert.match(res.body, /page link is not valid/);
+  });
+
+  test("the list pages through more users than fit on one page", async () => {
+    for (let i = 0; i < 12; i++)
+      await t.users.create({ firstName: `Page${i}`, lastName: "Walker" });
+    const seen = new Set<string>();
+    let url: string | undefined = "/users";
+    let pages = 0;
+    while (url && pages < 20) {
+      const res: { statusCode: number; body: string } = await t.app.inject({ url });
+      assert.equal(res.statusCode, 200);
+      for (const m of res.body.matchAll(/<td>(Page\d+)<\/td>/g)) seen.add(m[1] ?? "");
+      const next = /href="(\/users\?cursor=[^"]+)" rel="next"/.exec(res.body)?.[1];
+      url = next?.replaceAll("&amp;", "&");
+      pages++;
+    }
+    assert.ok(pages >= 3, `several pages (${pages})`);
+    assert.equal(seen.size, 12, "every user appears exactly once across pages");
+  });
+});

@@ -1,0 +1,94 @@
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import pino from "pino";
+import { type AppConfig, buildApp } from "../../src/app.js";
+import { createKeyStore, KeyRing } from "../../src/keyring/index.js";
+import { UsersRepository } from "../../src/users/repository.js";
+import { createUsersTable, type RunningDynalite, startDynalite } from "./dynalite.js";
+
+export const TEST_CONFIG: AppConfig = {
+  TRUST_PROXY: "127.0.0.1",
+  BODY_LIMIT_BYTES: 32_768,
+  KEEP_ALIVE_TIMEOUT_MS: 65_000,
+  PAGE_SIZE: 5,
+  DEBUG_ROUTES: true,
+  KEYRING_STORE: "memory",
+};
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly users: UsersRepository;
+  readonly keyRing: KeyRing;
+  readonly dynalite: RunningDynalite;
+  /** JSON log lines the app wrote (the anti-forgery reasons are asserted from these). */
+  readonly logs: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/** The real app on a real dynalite, with an in-process memory key ring. */
+export async function startTestApp(overrides: Partial<AppConfig> = {}): Promise<TestApp> {
+  const dynalite = await startDynalite();
+  await createUsersTable(dynalite.endpoint);
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = pino(
+    { level: "info" },
+    { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  const keyRing = await KeyRing.open({ store: createKeyStore({ kind: "memory", logger }), logger });
+  const users = new UsersRepository({
+    tableName: "Users",
+    region: "us-east-1",
+    endpoint: dynalite.endpoint,
+    requestTimeoutMs: 1000,
+  });
+  const app = await buildApp(
+    { ...TEST_CONFIG, ...overrides },
+    { users, keyRing, instanceId: "test-1", logger },
+  );
+  await app.ready();
+  return {
+    app,
+    users,
+    keyRing,
+    dynalite,
+    logs,
+    async close() {
+      await app.close();
+      await keyRing.close();
+      users.close();
+      await dynalite.stop();
+    },
+  };
+}
+
+/** The form's token and the session cookie a browser would send back with it. */
+export interface FormSession {
+  readonly token: string;
+  readonly cookie: string;
+  readonly version?: string;
+}
+
+export function formSession(
+  response: LightMyRequestResponse | { body: string; headers: Record<string, unknown> },
+  cookie?: string,
+): FormSession {
+  const body = response.body;
+  const token = /name="_csrf" value="([^"]+)"/.exec(body)?.[1];
+  if (!token) throw new Error(`no _csrf field in:\n${body.slice(0, 500)}`);
+  const setCookie = response.headers["set-cookie"];
+  const raw = Array.isArray(setCookie) ? setCookie[0] : setCookie;
+  const fresh = typeof raw === "string" ? raw.split(";")[0] : undefined;
+  const jar = fresh ?? cookie;
+  if (!jar) throw new Error("no session cookie set and none given");
+  const version = /name="version" value="([^"]+)"/.exec(body)?.[1];
+  return version ? { token, cookie: jar, version } : { token, cookie: jar };
+}
+
+export function form(fields: Record<string, string | readonly string[]>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(fields)) {
+    for (const item of typeof v === "string" ? [v] : v) params.append(k, item);
+  }
+  return params.toString();
+}
+
+export const FORM_HEADERS = { "content-type": "application/x-www-form-urlencoded" } as const;
