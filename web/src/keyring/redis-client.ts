@@ -39,25 +39,28 @@ export function createRedisClient(options: RedisClientOptions): Redis {
     connectTimeout: options.connectTimeoutMs ?? 2000,
     commandTimeout: options.commandTimeoutMs ?? 1000,
     maxRetriesPerRequest: 1,
+    // ioredis waits this long for a closed socket to say so; a dead server never does, which
+    // would otherwise hold a shutting-down process for the 2 s default.
+    disconnectTimeout: 500,
     enableOfflineQueue: true,
     // Jitter keeps a fleet from reconnecting in lockstep after a cache failover.
     retryStrategy: (times) =>
-      Math.min(maxDelay, 100 * 2 ** Math.min(times, 10)) * (0.8 + Math.random() * 0.4),
+      Math.min(maxDelay, 100 * 2 ** Math.min(times, 10) * (0.8 + Math.random() * 0.4)),
     // After an ElastiCache failover the old primary answers READONLY: reconnect and resend.
     reconnectOnError: (err) => (err.message.startsWith("READONLY") ? 2 : false),
   };
-  if (options.password !== undefined) settings.password = options.password;
-  if (options.username !== undefined) settings.username = options.username;
-  if (options.tls === true) settings.tls = {};
-
-  const client =
-    options.url !== undefined
-      ? new Redis(options.url, settings)
-      : new Redis({
-          ...settings,
-          host: options.host ?? "127.0.0.1",
-          port: options.port ?? 6379,
-        });
+  const target = options.url !== undefined ? parseRedisUrl(options.url) : {};
+  const client = new Redis({
+    ...settings,
+    host: options.host ?? "127.0.0.1",
+    port: options.port ?? 6379,
+    ...target,
+    // Explicit settings win over the URL's, so an AUTH token from a secret can replace one
+    // left in a URL; ioredis itself would prefer the URL's.
+    ...(options.password !== undefined && { password: options.password }),
+    ...(options.username !== undefined && { username: options.username }),
+    ...(options.tls === true && { tls: {} }),
+  });
 
   // One log line per distinct failure, not one per reconnection attempt.
   let lastError: string | undefined;
@@ -78,4 +81,28 @@ export function createRedisClient(options: RedisClientOptions): Redis {
 /** host:port for logs; never the password. */
 function describe(client: Redis): string {
   return `${client.options.host ?? "?"}:${client.options.port ?? "?"}`;
+}
+
+/** The parts of a redis:// or rediss:// URL ioredis needs; throws on anything else. */
+export function parseRedisUrl(url: string): RedisOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error("redis URL is not a valid URL");
+  }
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+    throw new Error(`redis URL must start with redis:// or rediss://, not ${parsed.protocol}//`);
+  }
+  const target: RedisOptions = { host: parsed.hostname.replace(/^\[|\]$/g, "") };
+  if (parsed.port !== "") target.port = Number(parsed.port);
+  if (parsed.username !== "") target.username = decodeURIComponent(parsed.username);
+  if (parsed.password !== "") target.password = decodeURIComponent(parsed.password);
+  const db = parsed.pathname.replace(/^\//, "");
+  if (db !== "") {
+    if (!/^\d+$/.test(db)) throw new Error("redis URL path must be a database number");
+    target.db = Number(db);
+  }
+  if (parsed.protocol === "rediss:") target.tls = {};
+  return target;
 }

@@ -66,6 +66,8 @@ export class ControlledStore implements KeyStore {
   loads = 0;
   adds = 0;
   failing = false;
+  /** Awaited once, after the first load returns: lets a test line up several rings' first loads. */
+  afterFirstLoad: (() => Promise<void>) | undefined;
 
   constructor(readonly inner: KeyStore) {
     this.kind = inner.kind;
@@ -74,7 +76,11 @@ export class ControlledStore implements KeyStore {
   async load(): Promise<SigningKey[]> {
     this.loads++;
     this.#check();
-    return this.inner.load();
+    const keys = await this.inner.load();
+    const hook = this.afterFirstLoad;
+    this.afterFirstLoad = undefined;
+    await hook?.();
+    return keys;
   }
 
   async add(key: SigningKey): Promise<void> {
@@ -155,6 +161,23 @@ export class RedisRelay {
     for (const socket of this.#sockets) socket.destroy();
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/**
+ * Resolves every caller once `parties` callers are waiting: makes two rings both see an empty
+ * store before either writes, the worst case of instances starting together.
+ */
+export function barrier(parties: number): () => Promise<void> {
+  let waiting = 0;
+  let release: () => void = () => {};
+  const all = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return () => {
+    waiting++;
+    if (waiting >= parties) release();
+    return all;
+  };
 }
 
 /** A TCP port nothing listens on (bound once, then released). */

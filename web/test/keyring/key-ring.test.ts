@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { Writable } from "node:stream";
 import { type TestContext, test } from "node:test";
+import { pino } from "pino";
 import { KeyRing, type KeyRingOptions } from "../../src/keyring/key-ring.js";
 import { KeyNotFoundError } from "../../src/keyring/key-store.js";
 import { MemoryKeyStore } from "../../src/keyring/memory-store.js";
@@ -286,4 +288,25 @@ test("close stops the ring: later refreshes and unknown ids do not touch the sto
   await ring.refresh();
   assert.equal(await ring.resolve("UnknownKey0001"), undefined);
   assert.equal(store.loads, before);
+});
+
+test("a pino logger plugs in and receives the unknown key id as keyId", async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString("utf8")));
+      done();
+    },
+  });
+  const ring = await KeyRing.open({
+    store: new MemoryKeyStore(),
+    logger: pino({ level: "info" }, sink),
+    refreshIntervalMs: HOUR,
+  });
+  t.after(() => ring.close());
+  assert.equal(await ring.resolve("UnknownKey0042"), undefined);
+  await new Promise((resolve) => setImmediate(resolve));
+  const line = lines.find((l) => l.keyId === "UnknownKey0042");
+  assert.ok(line, "no log line names the unknown key id");
+  assert.equal(line.level, 40, "logged as a warning");
 });
