@@ -23,11 +23,12 @@ for attempt in $(seq 1 "${VALIDATE_ATTEMPTS}"); do
 done
 
 log "last response body: $(head -c 500 "${body_file}" 2>/dev/null || true)"
+# What the web printed before dying is in the journal (a crash at start never reaches web.log).
 if have_command systemctl; then
-  systemctl status "${UNIT_NAME}" --no-pager --lines=0 >&2 || true
+  systemctl status "${UNIT_NAME}" --no-pager --lines=20 >&2 || true
 fi
 if [[ -f "${LOG_DIR}/web.log" ]]; then
-  log "last lines of ${LOG_DIR}/web.log:"
-  tail -n 20 "${LOG_DIR}/web.log" >&2 || true
+  log "last lines of ${LOG_DIR}/web.log (may be from the previous process):"
+  tail -n 10 "${LOG_DIR}/web.log" >&2 || true
 fi
 die "${HEALTH_URL} did not answer 200 after ${VALIDATE_ATTEMPTS} attempts ${VALIDATE_DELAY} s apart (last status: ${status:-none}); the web did not come up, see the lines above and 'journalctl -u ${UNIT_NAME}'"
