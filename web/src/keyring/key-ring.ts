@@ -85,6 +85,7 @@ export class KeyRing {
   #lastRefreshAt: Date | undefined;
   #lastError: string | undefined;
   #lastErrorAt: Date | undefined;
+  #lastErrorLoggedAt = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -290,12 +291,16 @@ export class KeyRing {
 
   async #refreshOnce(): Promise<void> {
     try {
-      this.#merge(await this.#store.load());
+      let storedBefore = new Set(this.#published);
+      this.#merge(await this.#store.load(), storedBefore);
       const minted = this.#mintDue(this.#now());
       const wrote = await this.#publishMissing();
       // Another instance may have minted at the same moment (two starting on an empty store):
       // read once more so both learn each other's key now rather than one interval later.
-      if (minted && wrote) this.#merge(await this.#store.load());
+      if (minted && wrote) {
+        storedBefore = new Set(this.#published);
+        this.#merge(await this.#store.load(), storedBefore);
+      }
       this.#lastRefreshAt = new Date(this.#now());
       if (this.#lastError !== undefined) {
         this.#logger.info({ store: this.#store.kind }, "key ring: store reachable again");
@@ -314,9 +319,11 @@ export class KeyRing {
     }
   }
 
-  /** Takes the store's view of each key it holds, keeping revocations made here. */
-  #merge(loaded: readonly SigningKey[]): void {
-    const previous = this.#published;
+  /**
+   * Takes the store's view of each key it holds, keeping revocations made here. `storedBefore`
+   * is what was known to be stored when the load began (a key written meanwhile is not lost).
+   */
+  #merge(loaded: readonly SigningKey[], storedBefore: ReadonlySet<string>): void {
     this.#published = new Set();
     for (const key of loaded) {
       const cached = this.#keys.get(key.id);
@@ -326,7 +333,7 @@ export class KeyRing {
     const now = this.#now();
     for (const [id, key] of this.#keys) {
       if (this.#published.has(id)) continue;
-      if (previous.has(id) && isUsable(key, now)) {
+      if (storedBefore.has(id) && isUsable(key, now)) {
         // The store lost it (say, a cache node replaced without persistence): write it back
         // so tokens it signed keep verifying across the fleet.
         this.#logger.warn({ keyId: id }, "key ring: key missing from the store, restoring it");
@@ -380,10 +387,19 @@ export class KeyRing {
     return wrote;
   }
 
+  /**
+   * Logs a new error at once, a repeated one at most once per refresh interval: during an
+   * outage, unknown-id refreshes could otherwise log once a second.
+   */
   #recordError(err: unknown, msg: string): void {
-    this.#lastError = errorMessage(err);
-    this.#lastErrorAt = new Date(this.#now());
-    this.#logger.error({ store: this.#store.kind, err: this.#lastError }, msg);
+    const message = errorMessage(err);
+    const now = this.#now();
+    const repeated = message === this.#lastError;
+    this.#lastError = message;
+    this.#lastErrorAt = new Date(now);
+    if (repeated && now - this.#lastErrorLoggedAt < this.#refreshIntervalMs) return;
+    this.#lastErrorLoggedAt = now;
+    this.#logger.error({ store: this.#store.kind, err: message }, msg);
   }
 }
 

@@ -57,8 +57,8 @@ export function createRedisClient(options: RedisClientOptions): Redis {
     ...target,
     // Explicit settings win over the URL's, so an AUTH token from a secret can replace one
     // left in a URL; ioredis itself would prefer the URL's.
-    ...(options.password !== undefined && { password: options.password }),
-    ...(options.username !== undefined && { username: options.username }),
+    ...(options.password && { password: options.password }),
+    ...(options.username && { username: options.username }),
     ...(options.tls === true && { tls: {} }),
   });
 

@@ -310,3 +310,19 @@ test("a pino logger plugs in and receives the unknown key id as keyId", async (t
   assert.ok(line, "no log line names the unknown key id");
   assert.equal(line.level, 40, "logged as a warning");
 });
+
+test("a store failure that persists is logged once per refresh interval, not per attempt", async (t) => {
+  const c = clock();
+  const { ring, store, logger } = await openRing(t, { now: c.now, refreshIntervalMs: MINUTE });
+  store.failing = true;
+  for (let i = 0; i < 5; i++) {
+    await ring.refresh();
+    c.advance(1000);
+  }
+  const errors = () => logger.entries.filter((e) => e.level === "error").length;
+  assert.equal(errors(), 1);
+  c.advance(MINUTE);
+  await ring.refresh();
+  assert.equal(errors(), 2);
+  assert.equal(ring.status().lastErrorAt?.getTime(), c.now());
+});
