@@ -1,0 +1,52 @@
+import type { Benchmark } from "../context.js";
+import { ratioTo } from "../context.js";
+import { runLoad } from "../load.js";
+import { rssBytes } from "../processes.js";
+
+const MIB = 1024 * 1024;
+
+/**
+ * GET / on one instance (a full page through the layout, helmet headers, x-served-by), and the
+ * instance's resident memory at idle (before) and at its peak during the run.
+ */
+export const homePage: Benchmark = async (ctx) => {
+  const idle = rssBytes(ctx.web.pid);
+  let peak = idle;
+  const load = await runLoad({
+    url: `${ctx.web.url}/`,
+    durationS: ctx.durationS,
+    warmupS: ctx.warmupS,
+    connections: ctx.connections,
+    onTick: () => {
+      peak = Math.max(peak, rssBytes(ctx.web.pid));
+    },
+  });
+  const vsRaw = ratioTo(ctx, "raw", load.requestsPerSecond);
+  return [
+    {
+      id: "web.home",
+      name: "GET / (one instance)",
+      value: load.requestsPerSecond,
+      unit: "req/s",
+      p99Ms: load.p99Ms,
+      ...vsRaw,
+      target: "≥ 0.50",
+      ...(vsRaw.ratio !== undefined ? { met: vsRaw.ratio >= 0.5 } : {}),
+      note: load.failed > 0 ? `${load.failed} failed requests` : undefined,
+    },
+    {
+      id: "web.rss.idle",
+      name: "RSS per instance, idle",
+      value: idle / MIB,
+      unit: "MiB",
+      note: "after start-up and one request, before any load",
+    },
+    {
+      id: "web.rss.load",
+      name: "RSS per instance, under load",
+      value: peak / MIB,
+      unit: "MiB",
+      note: `peak of 100 ms samples during the GET / run (${ctx.connections} connections)`,
+    },
+  ];
+};

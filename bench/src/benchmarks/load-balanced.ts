@@ -1,0 +1,48 @@
+import type { Benchmark } from "../context.js";
+import { ratioTo } from "../context.js";
+import { runLoad } from "../load.js";
+import { startLoadBalancerProcess, startWebInstance } from "../processes.js";
+
+/**
+ * GET / through the local load balancer (its own process) with two instances, against one
+ * instance direct. Every process here shares the machine's cores with the load generator, so on
+ * a small machine the balancer's hop costs more than the second instance gives.
+ */
+export const loadBalanced: Benchmark = async (ctx) => {
+  const second = await startWebInstance({
+    instanceId: "bench-2",
+    dynamodbEndpoint: ctx.dynamodbEndpoint,
+    keyringDir: ctx.keyringDir,
+  });
+  try {
+    const lb = await startLoadBalancerProcess([
+      { id: "bench-1", port: ctx.web.port },
+      { id: "bench-2", port: second.port },
+    ]);
+    try {
+      const load = await runLoad({
+        url: `http://127.0.0.1:${lb.port}/`,
+        durationS: ctx.durationS,
+        warmupS: ctx.warmupS,
+        connections: ctx.connections,
+      });
+      const vsOne = ratioTo(ctx, "web.home", load.requestsPerSecond);
+      const oneP99 = ctx.rows.get("web.home")?.p99Ms;
+      return [
+        {
+          id: "lb.home",
+          name: "GET / through the local LB, 2 instances",
+          value: load.requestsPerSecond,
+          unit: "req/s",
+          p99Ms: load.p99Ms,
+          ...vsOne,
+          note: `${load.failed > 0 ? `${load.failed} failed requests; ` : ""}p99 ${load.p99Ms.toFixed(1)} ms vs ${oneP99?.toFixed(1) ?? "?"} ms direct (ratio ${oneP99 ? (load.p99Ms / oneP99).toFixed(2) : "?"}); ${load.total} requests`,
+        },
+      ];
+    } finally {
+      await lb.stop();
+    }
+  } finally {
+    await second.stop();
+  }
+};

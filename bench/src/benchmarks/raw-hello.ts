@@ -1,0 +1,28 @@
+import type { Benchmark } from "../context.js";
+import { runLoad } from "../load.js";
+import { startRawHello } from "../processes.js";
+
+/** The ceiling: what node:http alone serves on this machine, measured now, not remembered. */
+export const rawHello: Benchmark = async (ctx) => {
+  const server = await startRawHello();
+  try {
+    const load = await runLoad({
+      url: `http://127.0.0.1:${server.port}/`,
+      durationS: ctx.durationS,
+      warmupS: ctx.warmupS,
+      connections: ctx.connections,
+    });
+    return [
+      {
+        id: "raw",
+        name: "raw node:http hello world",
+        value: load.requestsPerSecond,
+        unit: "req/s",
+        p99Ms: load.p99Ms,
+        note: load.failed > 0 ? `${load.failed} failed requests` : undefined,
+      },
+    ];
+  } finally {
+    await server.stop();
+  }
+};

@@ -1,0 +1,69 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Benchmark } from "../context.js";
+import { REPO_ROOT, startWebInstance } from "../processes.js";
+import type { BenchRow } from "../report.js";
+
+const RUNS = 3;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+/**
+ * Process start to the first `/health` 200, median of three starts: the esbuild bundle (what
+ * runs on EC2: `node app/dist/server.mjs`) when deploy/bundle.ts exists, and `node --import tsx`
+ * (what `npm start` and the tests run), which compiles TypeScript as it loads.
+ */
+export const startup: Benchmark = async (ctx) => {
+  const rows: BenchRow[] = [];
+  const measure = async (bundlePath?: string) => {
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const web = await startWebInstance({
+        instanceId: `bench-start-${i}`,
+        dynamodbEndpoint: ctx.dynamodbEndpoint,
+        keyringDir: ctx.keyringDir,
+        ...(bundlePath ? { bundlePath } : {}),
+      });
+      times.push(web.startupMs);
+      await web.stop();
+    }
+    return times;
+  };
+
+  const bundleScript = join(REPO_ROOT, "deploy", "bundle.ts");
+  if (existsSync(bundleScript)) {
+    const out = mkdtempSync(join(tmpdir(), "fleetline-bench-bundle-"));
+    try {
+      const { bundle } = await import("../../../deploy/bundle.js");
+      const built = await bundle({ outDir: out });
+      const times = await measure(join(built.outDir, "app", "dist", "server.mjs"));
+      const value = median(times);
+      rows.push({
+        id: "startup.bundle",
+        name: "start-up to /health 200, esbuild bundle",
+        value,
+        unit: "ms",
+        target: "≤ 1,000",
+        met: value <= 1000,
+        note: `node app/dist/server.mjs (${(built.serverBytes / 1024 / 1024).toFixed(2)} MiB); runs ${times.map((t) => t.toFixed(0)).join(", ")} ms`,
+      });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+  const times = await measure();
+  const value = median(times);
+  rows.push({
+    id: "startup.tsx",
+    name: "start-up to /health 200, node --import tsx",
+    value,
+    unit: "ms",
+    ...(rows.length === 0 ? { target: "≤ 1,000", met: value <= 1000 } : {}),
+    note: `web/src/server.ts compiled on load; runs ${times.map((t) => t.toFixed(0)).join(", ")} ms`,
+  });
+  return rows;
+};

@@ -1,0 +1,239 @@
+// Every server a benchmark measures runs in its own process, so that the load generator (this
+// process) never shares an event loop with what it measures.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+
+export const REPO_ROOT = resolve(import.meta.dirname, "../..");
+const SERVERS_DIR = join(REPO_ROOT, "bench", "src", "servers");
+
+/** A port that was free a moment ago (the web logs nothing at warn level, so we pick its port). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+export interface RunningProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** stdout and stderr lines so far, for error messages. */
+  readonly lines: string[];
+  /** SIGTERM, then SIGKILL after 5 s; resolves with the exit code (null when killed). */
+  stop(): Promise<number | null>;
+}
+
+function track(child: ChildProcess): RunningProcess {
+  const lines: string[] = [];
+  const onData = (chunk: Buffer) => {
+    for (const line of chunk.toString("utf8").split("\n")) if (line) lines.push(line);
+    if (lines.length > 500) lines.splice(0, lines.length - 500);
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  return {
+    child,
+    pid: child.pid ?? 0,
+    lines,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      const [code] = (await exited) as [number | null];
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Resident set size of a process in bytes, from /proc (Linux); 0 where /proc is missing. */
+export function rssBytes(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    return kb ? Number(kb) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Polls `url` until it answers 200; resolves the elapsed ms since `startedAt`. */
+export async function waitForOk(
+  url: string,
+  startedAt: number,
+  child: ChildProcess,
+  timeoutMs = 20_000,
+): Promise<number> {
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `process exited (${child.exitCode ?? child.signalCode}) before ${url} was up`,
+      );
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return performance.now() - startedAt;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - startedAt > timeoutMs)
+      throw new Error(`${url} not up in ${timeoutMs} ms`);
+    await delay(5);
+  }
+}
+
+/** A helper server from bench/src/servers/, which prints one JSON line with its port when ready. */
+async function startHelper(
+  script: string,
+  args: readonly string[] = [],
+): Promise<RunningProcess & { readonly port: number }> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(SERVERS_DIR, script), ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NODE_ENV: "production" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const proc = track(child);
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} not ready in 20 s`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      const match = /"ready":true,"port":(\d+)/.exec(chunk.toString("utf8"));
+      if (match?.[1]) {
+        clearTimeout(timer);
+        child.stdout?.off("data", onData);
+        resolvePort(Number(match[1]));
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code}:\n${proc.lines.join("\n")}`));
+    });
+  });
+  return { ...proc, port };
+}
+
+/** The ceiling: node:http answering "hello world", nothing else. */
+export function startRawHello(): Promise<RunningProcess & { readonly port: number }> {
+  return startHelper("raw-hello.ts");
+}
+
+/** dynalite in memory with the Users table, in its own process. */
+export async function startDynaliteProcess(): Promise<
+  RunningProcess & { readonly endpoint: string }
+> {
+  const proc = await startHelper("dynalite-server.ts");
+  return { ...proc, endpoint: `http://127.0.0.1:${proc.port}` };
+}
+
+/** The local load balancer (local/src/load-balancer.ts) in its own process, targets healthy. */
+export async function startLoadBalancerProcess(
+  targets: ReadonlyArray<{ readonly id: string; readonly port: number }>,
+): Promise<RunningProcess & { readonly port: number }> {
+  return startHelper(
+    "load-balancer-server.ts",
+    targets.map((t) => `${t.id}=${t.port}`),
+  );
+}
+
+export interface WebInstanceOptions {
+  readonly instanceId: string;
+  readonly dynamodbEndpoint: string;
+  /** Default "file" in keyringDir. */
+  readonly keyringStore?: "memory" | "file" | "redis";
+  readonly keyringDir?: string;
+  readonly redisUrl?: string;
+  /** Run this file with plain node (the esbuild bundle) instead of web/src/server.ts through tsx. */
+  readonly bundlePath?: string;
+  /** Extra node flags, e.g. --cpu-prof. */
+  readonly nodeFlags?: readonly string[];
+}
+
+export interface WebInstance extends RunningProcess {
+  readonly port: number;
+  readonly url: string;
+  /** Process start to the first /health 200, in ms. */
+  readonly startupMs: number;
+}
+
+/**
+ * A web instance as the local stack runs it, at LOG_LEVEL=warn so that writing a JSON line per
+ * request does not dominate what is measured.
+ */
+export async function startWebInstance(options: WebInstanceOptions): Promise<WebInstance> {
+  const port = await freePort();
+  const entry = options.bundlePath
+    ? [options.bundlePath]
+    : ["--import", "tsx", join(REPO_ROOT, "web", "src", "server.ts")];
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? "",
+    NODE_ENV: "production",
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    INSTANCE_ID: options.instanceId,
+    AWS_REGION: "us-east-1",
+    DYNAMODB_ENDPOINT: options.dynamodbEndpoint,
+    USERS_TABLE: "Users",
+    KEYRING_STORE: options.keyringStore ?? "file",
+    KEYRING_DIR: options.keyringDir ?? join(REPO_ROOT, ".fleetline", "bench-keys"),
+    TRUST_PROXY: "127.0.0.1",
+    LOG_LEVEL: "warn",
+  };
+  if (options.redisUrl) env.REDIS_URL = options.redisUrl;
+  const startedAt = performance.now();
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...entry], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const proc = track(child);
+  const url = `http://127.0.0.1:${port}`;
+  let startupMs: number;
+  try {
+    startupMs = await waitForOk(`${url}/health`, startedAt, child);
+  } catch (error) {
+    await proc.stop();
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}\n${proc.lines.join("\n")}`,
+    );
+  }
+  return { ...proc, port, url, startupMs };
+}
+
+/** A private redis-server on a free port (so nobody else's traffic is counted), or why not. */
+export async function startRedisServer(): Promise<
+  (RunningProcess & { readonly port: number }) | string
+> {
+  const port = await freePort();
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const proc = track(child);
+  const failed = new Promise<string>((r) => {
+    child.once("error", (err) => r(`redis-server could not start: ${err.message}`));
+    child.once("exit", (code) => r(`redis-server exited with ${code}`));
+  });
+  const ready = (async () => {
+    for (let i = 0; i < 200; i++) {
+      if (proc.lines.some((l) => l.includes("Ready to accept connections"))) return undefined;
+      await delay(25);
+    }
+    return "redis-server not ready in 5 s";
+  })();
+  const why = await Promise.race([ready, failed]);
+  if (why !== undefined) {
+    await proc.stop();
+    return why;
+  }
+  return { ...proc, port };
+}
