@@ -76,12 +76,13 @@ async function main(): Promise<number> {
       workDir: join(workDir, "build"),
       install: values.install as InstallMode,
       checks: !values["skip-checks"],
+      onSource: (source) =>
+        progress.line(
+          `build: source copied by ${source.method} (${source.files} files) to ${source.dir}`,
+        ),
       onPhase: (phase) => progress.line(`build: phase ${phase}`),
       ...(values.verbose ? { onLine: (line: string) => progress.detail(line) } : {}),
     });
-    progress.line(
-      `build: source copied by ${built.source.method} (${built.source.files} files) to ${built.source.dir}`,
-    );
     for (const report of built.reports) {
       if (report.files.length > 0)
         progress.line(`build: report ${report.name}: ${report.files.join(", ")}`);

@@ -25,6 +25,8 @@ export interface RehearseBuildOptions {
   /** Build output lines. Default: dropped (kept in build.log). */
   readonly onLine?: (line: string) => void;
   readonly onPhase?: (phase: PhaseName) => void;
+  /** Once the source copy is ready, before any phase. Default: nothing. */
+  readonly onSource?: (source: SourceCopy) => void;
 }
 
 export interface RehearseBuildResult {
@@ -65,6 +67,7 @@ export async function rehearseBuild(options: RehearseBuildOptions): Promise<Rehe
   mkdirSync(options.workDir, { recursive: true });
   const sourceDir = join(options.workDir, "source");
   const source = copyWorkingTree(options.repoRoot, sourceDir);
+  options.onSource?.(source);
   const install = options.install ?? "link";
   const env: Record<string, string> = {
     FLEETLINE_BUILD_CHECKS: options.checks === false ? "false" : "true",
