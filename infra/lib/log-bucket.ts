@@ -1,0 +1,104 @@
+import {
+  Aws,
+  CfnCondition,
+  CfnMapping,
+  Duration,
+  Fn,
+  type ICfnConditionExpression,
+  RemovalPolicy,
+  Validations,
+} from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import { RegionInfo } from "aws-cdk-lib/region-info";
+import { Construct } from "constructs";
+
+export interface LogBucketProps {
+  /** Days before access logs are deleted. @default 90 */
+  readonly expirationDays?: number;
+}
+
+/**
+ * Receives the ALB access logs and the artifact bucket's server access logs. SSE-S3 because ELB
+ * log delivery cannot write to KMS-encrypted buckets. Retained on stack deletion: CloudFormation
+ * cannot delete a bucket that still holds objects without a custom resource (an asset).
+ */
+export class LogBucket extends Construct {
+  public readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: LogBucketProps = {}) {
+    super(scope, id);
+    this.bucket = new s3.Bucket(this, "Bucket", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(props.expirationDays ?? 90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.bucket).acknowledge({
+      id: "AwsSolutions-S1",
+      reason:
+        "This is the access-log bucket itself; logging its own accesses into itself would loop, and a second log bucket would only move the finding.",
+    });
+  }
+
+  /**
+   * Lets Elastic Load Balancing write access logs under `<prefix>/`. The writer depends on the
+   * region, which this environment-agnostic template only learns at deploy time: regions opened
+   * before August 2022 deliver from a regional ELB account (table from the CDK's region facts),
+   * newer ones from the `logdelivery.elasticloadbalancing.amazonaws.com` service principal. Both
+   * statements are present; in newer regions the account statement names the stack's own account
+   * (which IAM already governs) instead.
+   */
+  public allowLoadBalancerLogs(prefix: string): void {
+    const regions = RegionInfo.regions
+      .filter((r) => r.elbv2Account !== undefined)
+      .map((r) => [r.name, r.elbv2Account!] as const)
+      .sort(([a], [b]) => a.localeCompare(b));
+    const accounts = new CfnMapping(this, "ElbAccounts", {
+      mapping: Object.fromEntries(regions.map(([name, account]) => [name, { account }])),
+    });
+    // Fn::Or takes at most 10 conditions: OR groups of 10, then OR the groups.
+    const groups: ICfnConditionExpression[] = [];
+    for (let i = 0; i < regions.length; i += 10) {
+      const equals = regions.slice(i, i + 10).map(([name]) => Fn.conditionEquals(Aws.REGION, name));
+      groups.push(equals.length === 1 ? equals[0]! : Fn.conditionOr(...equals));
+    }
+    const legacy = new CfnCondition(this, "LegacyElbRegion", {
+      expression: Fn.conditionOr(...groups),
+    });
+
+    const objects = this.bucket.arnForObjects(`${prefix}/AWSLogs/${Aws.ACCOUNT_ID}/*`);
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "ElbLogDeliveryService",
+        principals: [new iam.ServicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com")],
+        actions: ["s3:PutObject"],
+        resources: [objects],
+      }),
+    );
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "ElbLogDeliveryAccount",
+        principals: [
+          new iam.ArnPrincipal(
+            Fn.conditionIf(
+              legacy.logicalId,
+              Fn.join("", [
+                "arn:",
+                Aws.PARTITION,
+                ":iam::",
+                accounts.findInMap(Aws.REGION, "account"),
+                ":root",
+              ]),
+              Fn.join("", ["arn:", Aws.PARTITION, ":iam::", Aws.ACCOUNT_ID, ":root"]),
+            ).toString(),
+          ),
+        ],
+        actions: ["s3:PutObject"],
+        resources: [objects],
+      }),
+    );
+  }
+}
