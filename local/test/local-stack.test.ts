@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, type TestContext, test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { type LocalStack, type LocalStackOptions, startLocalStack } from "../src/local-stack.js";
+import { assertPortFree, freePort } from "../src/ports.js";
+import { SiteClient } from "./support/site-client.js";
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+
+/** `count` consecutive free ports (instances take --instance-port, +1, +2…). */
+async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const base = await freePort();
+    if (base + count > 65535) continue;
+    try {
+      for (let i = 0; i < count; i += 1) await assertPortFree(base + i, "127.0.0.1", "test");
+      return base;
+    } catch {}
+  }
+  throw new Error("no run of free ports");
+}
+
+async function stackFor(t: TestContext, options: LocalStackOptions = {}): Promise<LocalStack> {
+  const lines: string[] = [];
+  const stack = await startLocalStack({
+    port: 0,
+    instancePort: 0,
+    inMemory: true,
+    output: (line) => lines.push(line),
+    ...options,
+  });
+  t.after(() => stack.stop());
+  return stack;
+}
+
+/** Pids whose parent is `pid`, from /proc (Linux, where CI runs). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      // Field 4 is the parent pid; the command name (field 2) may contain spaces, so split after ")".
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {}
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function runCli(t: TestContext, args: string[]): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ["--import", "tsx", cli, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, REDIS_URL: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let text = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    text += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    text += c.toString();
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+  return { child, output: () => text };
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(50);
+  }
+}
+
+describe("local stack with the real web", { timeout: 120_000 }, () => {
+  test("npm start comes up healthy, alternates 2 instances, and SIGTERM leaves no process", async (t) => {
+    const port = await freePort();
+    const instancePort = await freePortRun(2);
+    const { child, output } = runCli(t, [
+      "--port",
+      String(port),
+      "--instance-port",
+      String(instancePort),
+      "--in-memory",
+    ]);
+    await waitFor("the banner", 60_000, () => output().includes("fleetline is running"));
+    assert.match(output(), new RegExp(`site\\s+http://127\\.0\\.0\\.1:${port}`));
+    assert.match(output(), /\[web-1\] /, "instance logs are prefixed with the instance id");
+    assert.match(output(), /\[web-2\] /);
+
+    const servedBy: string[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const res = await fetch(`http://127.0.0.1:${port}/`);
+      assert.equal(res.status, 200);
+      await res.text();
+      servedBy.push(res.headers.get("x-served-by") ?? "");
+    }
+    assert.deepEqual(servedBy, ["web-1", "web-2", "web-1", "web-2"]);
+
+    const instances = childrenOf(child.pid ?? -1);
+    assert.equal(
+      instances.length,
+      2,
+      `two web processes under the CLI, got ${instances.join(",")}`,
+    );
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => resolve(code)),
+    );
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0);
+    for (const pid of instances)
+      assert.equal(alive(pid), false, `web process ${pid} still running`);
+    for (const p of [port, instancePort, instancePort + 1])
+      await assertPortFree(p, "127.0.0.1", "x");
+    assert.match(output(), /stopped, nothing left running/);
+  });
+
+  test("a port in use is a one-line error naming the port and the flag", async (t) => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    t.after(() => blocker.close());
+    const busy = (blocker.address() as { port: number }).port;
+
+    const lb = runCli(t, ["--port", String(busy), "--in-memory"]);
+    const lbCode = await new Promise((resolve) => lb.child.once("exit", resolve));
+    assert.equal(lbCode, 1);
+    assert.equal(
+      lb.output().trim(),
+      `fleetline: port ${busy} is already in use; choose another with --port <port>`,
+    );
+
+    const free = await freePort();
+    const web = runCli(t, ["--port", String(free), "--instance-port", String(busy), "--in-memory"]);
+    const webCode = await new Promise((resolve) => web.child.once("exit", resolve));
+    assert.equal(webCode, 1);
+    assert.equal(
+      web.output().trim(),
+      `fleetline: port ${busy} is already in use; choose another with --instance-port <port>`,
+    );
+  });
+
+  test("a crashed instance leaves rotation and comes back after a restart", async (t) => {
+    const stack = await stackFor(t, {
+      loadBalancer: { healthCheckIntervalMs: 200, healthCheckTimeoutMs: 500 },
+    });
+    const victim = stack.fleet.instances()[0];
+    assert.ok(victim?.pid);
+    stack.fleet.signal(victim.id, "SIGKILL");
+    await stack.loadBalancer.waitForState(victim.id, "unhealthy", 5000);
+    for (let i = 0; i < 3; i += 1) {
+      const res = await fetch(`${stack.url}/`);
+      await res.text();
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("x-served-by"), "web-2");
+    }
+    await stack.loadBalancer.waitForHealthy(victim.id, 30_000);
+    const after = stack.fleet.instances()[0];
+    assert.equal(after?.crashes, 1);
+    assert.notEqual(after?.pid, victim.pid, "a new process");
+  });
+
+  test("a rolling restart keeps answering every request", async (t) => {
+    const stack = await stackFor(t, {
+      loadBalancer: { healthCheckIntervalMs: 200, healthCheckTimeoutMs: 500 },
+    });
+    const pidsBefore = stack.fleet.instances().map((i) => i.pid);
+    let done = false;
+    const statuses = new Map<number, number>();
+    const load = (async () => {
+      while (!done) {
+        const res = await fetch(`${stack.url}/users`);
+        await res.text();
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      }
+    })();
+    await stack.rollingRestart();
+    done = true;
+    await load;
+    assert.deepEqual([...statuses.keys()], [200], `statuses: ${JSON.stringify([...statuses])}`);
+    assert.ok((statuses.get(200) ?? 0) > 20);
+    const pidsAfter = stack.fleet.instances().map((i) => i.pid);
+    for (let i = 0; i < pidsBefore.length; i += 1) assert.notEqual(pidsAfter[i], pidsBefore[i]);
+  });
+
+  test("users survive a restart of the stack with a state directory", async (t) => {
+    const stateDir = mkdtempSync(join(tmpdir(), "fleetline-state-"));
+    t.after(() => rmSync(stateDir, { recursive: true, force: true }));
+    const first = await startLocalStack({ port: 0, instancePort: 0, stateDir });
+    try {
+      const created = await new SiteClient(first.url).createUser("Grace", "Hopper");
+      assert.equal(created.status, 303);
+    } finally {
+      await first.stop();
+    }
+    const second = await stackFor(t, { stateDir, inMemory: false });
+    const list = await new SiteClient(second.url).get("/users");
+    assert.equal(list.status, 200);
+    assert.match(list.body, /Grace/);
+    assert.match(list.body, /Hopper/);
+  });
+});
