@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import { LB_DEFAULTS, startCluster } from "./support/cluster.js";
+import { describeFailures, missingWrites, Traffic } from "./support/traffic.js";
+
+// Failures to turn unhealthy × interval, plus one probe timeout: the longest a dead target can
+// still be picked. 300 ms of slack for timers on a busy machine.
+const EJECTION_WINDOW_MS =
+  LB_DEFAULTS.unhealthyThreshold * LB_DEFAULTS.healthCheckIntervalMs +
+  LB_DEFAULTS.healthCheckTimeoutMs +
+  300;
+
+test("an instance SIGKILLed under load is ejected within the health-check window and loses no acknowledged write", {
+  timeout: 90_000,
+}, async (t) => {
+  const cluster = await startCluster(t, { instances: 2 });
+  const traffic = await Traffic.start({ url: cluster.lbUrl, tag: `kill-${Date.now()}` });
+  t.after(() => traffic.stop());
+  await delay(1500);
+
+  const victim = cluster.instances[0];
+  assert.ok(victim);
+  const killedAt = traffic.now();
+  await victim.kill();
+  await cluster.lb.waitForState(victim.id, "unhealthy", 10_000);
+  const ejectedAt = traffic.now();
+  await delay(1500);
+  await traffic.stop();
+
+  const inWindow = traffic.failures(killedAt, ejectedAt + 250);
+  const after = traffic.failures(ejectedAt + 250);
+  const before = traffic.failures(0, killedAt);
+  t.diagnostic(
+    `ejected ${(ejectedAt - killedAt).toFixed(0)} ms after SIGKILL (window ${EJECTION_WINDOW_MS} ms); ` +
+      `${inWindow.length} failed requests in that window (${describeFailures(inWindow)}) ` +
+      `of ${traffic.count()} requests, ${traffic.acknowledged.size} acknowledged writes`,
+  );
+  assert.equal(before.length, 0, `failures before the kill: ${describeFailures(before)}`);
+  assert.ok(
+    ejectedAt - killedAt <= EJECTION_WINDOW_MS,
+    `ejected after ${(ejectedAt - killedAt).toFixed(0)} ms, window ${EJECTION_WINDOW_MS} ms`,
+  );
+  assert.equal(after.length, 0, `failures after ejection: ${describeFailures(after)}`);
+  // The survivor served on after the kill.
+  const survivor = cluster.instances[1];
+  assert.ok(
+    traffic.outcomes.some((o) => o.at > ejectedAt && o.servedBy === survivor?.id && o.status > 0),
+  );
+  assert.ok(traffic.acknowledged.size > 0, "no write was acknowledged at all");
+  const missing = missingWrites(traffic.acknowledged, await cluster.dynamo.scanUsers());
+  assert.deepEqual(missing, [], "acknowledged writes missing from the table");
+});

@@ -1,0 +1,241 @@
+// A small fleet for fault tests, from parts that have landed: the local LoadBalancer in this
+// process, web instances as real child processes, dynalite persisted under a temp dir (so it can
+// be stopped and started again on the same port without losing what it acknowledged).
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { TestContext } from "node:test";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "../../../src/embedded-dynamodb.js";
+import { LoadBalancer, type LoadBalancerOptions } from "../../../src/load-balancer.js";
+import { ensureUsersTable } from "../../../src/users-table.js";
+
+export const REPO_ROOT = resolve(import.meta.dirname, "../../../..");
+
+export interface WebInstance {
+  readonly id: string;
+  readonly port: number;
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** stdout/stderr lines (pino JSON), newest last; capped. */
+  readonly lines: string[];
+  /** True while the process has not exited. */
+  alive(): boolean;
+  /** SIGTERM and the exit code (null if it had to be SIGKILLed after 10 s). */
+  stop(): Promise<number | null>;
+  /** SIGKILL, no goodbye; resolves when the process is gone. */
+  kill(): Promise<void>;
+}
+
+export interface WebInstanceEnv {
+  readonly dynamodbEndpoint: string;
+  readonly keyringStore: "file" | "redis" | "memory";
+  readonly keyringDir?: string;
+  readonly redisUrl?: string;
+}
+
+/** One web instance through tsx, as the local stack runs it; resolves once it listens. */
+export async function startWebInstance(id: string, env: WebInstanceEnv): Promise<WebInstance> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(REPO_ROOT, "web", "src", "server.ts")],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        NODE_ENV: "test",
+        HOST: "127.0.0.1",
+        PORT: "0",
+        INSTANCE_ID: id,
+        AWS_REGION: "us-east-1",
+        DYNAMODB_ENDPOINT: env.dynamodbEndpoint,
+        USERS_TABLE: "Users",
+        KEYRING_STORE: env.keyringStore,
+        ...(env.keyringDir ? { KEYRING_DIR: env.keyringDir } : {}),
+        ...(env.redisUrl ? { REDIS_URL: env.redisUrl } : {}),
+        TRUST_PROXY: "127.0.0.1",
+        // info: the listening line tells us the port; request lines stay out of the way.
+        LOG_LEVEL: "info",
+        SHUTDOWN_TIMEOUT_MS: "8000",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const lines: string[] = [];
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${id} did not listen within 20 s:\n${lines.join("\n")}`));
+    }, 20_000);
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (!line) continue;
+        lines.push(line);
+        if (lines.length > 2000) lines.splice(0, 1000);
+        const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolvePort(Number(match[1]));
+        }
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${id} exited (${code ?? signal}) before listening:\n${lines.join("\n")}`));
+    });
+  });
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  return {
+    id,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    lines,
+    alive,
+    async stop() {
+      if (!alive()) return child.exitCode;
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const [code] = (await exited) as [number | null];
+      clearTimeout(timer);
+      return code;
+    },
+    async kill() {
+      if (!alive()) return;
+      const exited = once(child, "exit");
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+export interface Dynamo {
+  readonly endpoint: string;
+  readonly port: number;
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  start(): Promise<void>;
+  /** Every item of the Users table, straight from the store. */
+  scanUsers(): Promise<Array<Record<string, unknown>>>;
+}
+
+/** dynalite persisted in `dataDir`, so a restart keeps what it acknowledged. */
+export async function startDynamo(dataDir: string): Promise<Dynamo> {
+  let db: EmbeddedDynamoDb | undefined = await startEmbeddedDynamoDb({ dataDir });
+  const port = db.port;
+  const endpoint = db.endpoint;
+  await ensureUsersTable({ endpoint, tableName: "Users", region: "us-east-1" });
+  return {
+    endpoint,
+    port,
+    async stop() {
+      await db?.stop();
+      db = undefined;
+    },
+    async start() {
+      if (db) return;
+      db = await startEmbeddedDynamoDb({ dataDir, port });
+    },
+    async scanUsers() {
+      const raw = new DynamoDBClient({
+        endpoint,
+        region: "us-east-1",
+        credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      });
+      const client = DynamoDBDocumentClient.from(raw);
+      const items: Array<Record<string, unknown>> = [];
+      try {
+        let start: Record<string, unknown> | undefined;
+        do {
+          const out = await client.send(
+            new ScanCommand({ TableName: "Users", ExclusiveStartKey: start, ConsistentRead: true }),
+          );
+          items.push(...(out.Items ?? []));
+          start = out.LastEvaluatedKey;
+        } while (start);
+      } finally {
+        raw.destroy();
+      }
+      return items;
+    },
+  };
+}
+
+export interface ClusterOptions {
+  /** Web instances; default 2. */
+  readonly instances?: number;
+  /** Default "file" (a temp dir shared by the instances). */
+  readonly keyringStore?: "file" | "redis";
+  readonly redisUrl?: string;
+  /** Load balancer overrides; defaults here: checks every 500 ms, 2 to turn, 500 ms timeout. */
+  readonly loadBalancer?: LoadBalancerOptions;
+}
+
+export interface Cluster {
+  readonly lb: LoadBalancer;
+  readonly lbUrl: string;
+  readonly dynamo: Dynamo;
+  readonly keyringDir: string;
+  /** Current instances, in registration order (rolling restarts replace entries). */
+  readonly instances: WebInstance[];
+  /** Starts an instance with the cluster's settings, registers it and waits until healthy. */
+  addInstance(id: string): Promise<WebInstance>;
+}
+
+export const LB_DEFAULTS = {
+  healthCheckIntervalMs: 500,
+  healthCheckTimeoutMs: 500,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+  deregistrationDelayMs: 10_000,
+} as const satisfies LoadBalancerOptions;
+
+/** Dynamo, N instances behind a load balancer; everything is torn down in t.after. */
+export async function startCluster(t: TestContext, options: ClusterOptions = {}): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), "fleetline-faults-"));
+  const keyringDir = join(dir, "keys");
+  const instances: WebInstance[] = [];
+  let lb: LoadBalancer | undefined;
+  let dynamo: Dynamo | undefined;
+  t.after(async () => {
+    await lb?.close();
+    await Promise.all(instances.map((i) => i.stop()));
+    await dynamo?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  dynamo = await startDynamo(join(dir, "data"));
+  lb = new LoadBalancer({ ...LB_DEFAULTS, ...options.loadBalancer });
+  const lbPort = await lb.listen(0);
+  const env: WebInstanceEnv = {
+    dynamodbEndpoint: dynamo.endpoint,
+    keyringStore: options.keyringStore ?? "file",
+    keyringDir,
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+  };
+  const balancer = lb;
+  const addInstance = async (id: string) => {
+    const instance = await startWebInstance(id, env);
+    instances.push(instance);
+    balancer.register({ id, host: "127.0.0.1", port: instance.port });
+    await balancer.waitForHealthy(id, 15_000);
+    return instance;
+  };
+  // One after the other: two instances starting on an empty file store at once is the key
+  // ring's own test; here the fleet should start as it does in production, settled.
+  for (let i = 1; i <= (options.instances ?? 2); i++) await addInstance(`web-${i}`);
+  return {
+    lb,
+    lbUrl: `http://127.0.0.1:${lbPort}`,
+    dynamo,
+    keyringDir,
+    instances,
+    addInstance,
+  };
+}
