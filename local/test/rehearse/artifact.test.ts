@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { startEmbeddedDynamoDb } from "../../src/embedded-dynamodb.js";
 import { listFiles } from "../../src/rehearse/path-patterns.js";
 import { ensureUsersTable } from "../../src/users-table.js";
-import { buildArtifact, freePort, tempDir } from "./support.js";
+import { buildArtifact, freePort, onCleanup, tempDir } from "./support.js";
 
 async function waitForHealth(
   url: string,
@@ -58,7 +58,7 @@ test("the artifact built by the rehearsal starts with plain node in an empty fol
   assert.equal(existsSync(join(unpacked, "node_modules")), false);
 
   const db = await startEmbeddedDynamoDb();
-  t.after(() => db.stop());
+  onCleanup(t, () => db.stop());
   await ensureUsersTable({ endpoint: db.endpoint, tableName: "Users", region: "us-east-1" });
   const port = await freePort();
   const child = spawn(process.execPath, [join(unpacked, "app", "dist", "server.mjs")], {
@@ -79,7 +79,7 @@ test("the artifact built by the rehearsal starts with plain node in an empty fol
   child.stdout?.on("data", (d: Buffer) => (output += d));
   child.stderr?.on("data", (d: Buffer) => (output += d));
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  t.after(async () => {
+  onCleanup(t, async () => {
     if (child.exitCode === null) child.kill("SIGKILL");
     await exited;
   });

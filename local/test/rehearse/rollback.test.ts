@@ -7,6 +7,7 @@ import { Rehearsal } from "../../src/rehearse/rehearsal.js";
 import {
   brokenRevisionFrom,
   buildArtifact,
+  onCleanup,
   pollContinuously,
   revisionFrom,
   tempDir,
@@ -21,7 +22,7 @@ test("a revision whose ValidateService fails is rolled back to the last good one
   const broken = brokenRevisionFrom(artifact, join(work, "broken"), "broken-revision");
 
   const fleet = await LocalFleet.start({ workDir: join(work, "fleet"), instances: 2 });
-  t.after(() => fleet.close());
+  onCleanup(t, () => fleet.close());
   let printed = "";
   const rehearsal = new Rehearsal({
     fleet,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { LocalFleet } from "../../src/rehearse/local-fleet.js";
 import { Rehearsal } from "../../src/rehearse/rehearsal.js";
-import { buildArtifact, repoRoot, revisionFrom, tempDir } from "./support.js";
+import { buildArtifact, onCleanup, repoRoot, revisionFrom, tempDir } from "./support.js";
 
 interface AutocannonResult {
   readonly errors: number;
@@ -41,7 +41,7 @@ test("a rolling deployment under 10 s of load fails no request and leaves every 
   const second = revisionFrom(artifact, join(work, "rev-2"), "revision-2");
 
   const fleet = await LocalFleet.start({ workDir: join(work, "fleet"), instances: 2 });
-  t.after(() => fleet.close());
+  onCleanup(t, () => fleet.close());
   const rehearsal = new Rehearsal({ fleet });
 
   const initial = await rehearsal.deploy(first);

@@ -11,9 +11,28 @@ import { rehearseBuild } from "../../src/rehearse/rehearse-build.js";
 
 export const repoRoot = resolve(import.meta.dirname, "..", "..", "..");
 
+const cleanups = new WeakMap<TestContext, Array<() => unknown>>();
+
+/**
+ * Registers a cleanup run in reverse order of registration (node:test runs `t.after` hooks in
+ * order), so a fleet started in a temporary folder is stopped before the folder is removed.
+ */
+export function onCleanup(t: TestContext, fn: () => unknown): void {
+  let stack = cleanups.get(t);
+  if (!stack) {
+    const created: Array<() => unknown> = [];
+    stack = created;
+    cleanups.set(t, created);
+    t.after(async () => {
+      for (const cleanup of created.reverse()) await cleanup();
+    });
+  }
+  stack.push(fn);
+}
+
 export function tempDir(t: TestContext, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `fleetline-${prefix}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  onCleanup(t, () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
