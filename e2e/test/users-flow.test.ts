@@ -85,6 +85,8 @@ describe("users through the load balancer in Chromium", { timeout: 120_000 }, ()
     if (!session) return;
     const { page } = session;
     const stack = await startStack(t, "memory");
+    await goto(page, `${stack.url}/`);
+    await screenshot(page, "home-memory-keyring");
 
     const form = await goto(page, `${stack.url}/users/new`);
     assert.equal(form.status, 200);
