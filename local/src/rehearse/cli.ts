@@ -3,7 +3,7 @@
 // load balancer, empty instances), deploys the artifact with the CodeDeploy lifecycle one
 // instance at a time, then deploys it again over the running fleet (the in-place update every
 // later push does), rolling back on a failed event. See deploy/README.md.
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createLineLogger } from "../logger.js";
@@ -65,7 +65,10 @@ async function main(): Promise<number> {
   let label: string;
   if (values.artifact) {
     bundleDir = resolve(values.artifact);
-    label = values.artifact;
+    const revisionFile = join(bundleDir, "app", "REVISION");
+    label = existsSync(revisionFile)
+      ? (readFileSync(revisionFile, "utf8").split("\n")[0] ?? values.artifact)
+      : values.artifact;
     progress.line(`build skipped: deploying ${bundleDir}`);
   } else {
     progress.line(
