@@ -50,6 +50,11 @@ export class Deployment extends Construct {
       // Scale-in then runs the revision's stop hooks (deregister, drain) before termination.
       terminationHook: true,
     });
+    // IN_PLACE is CodeDeploy's default; stated so the template says what the group does.
+    (this.deploymentGroup.node.defaultChild as codedeploy.CfnDeploymentGroup).addPropertyOverride(
+      "DeploymentStyle.DeploymentType",
+      "IN_PLACE",
+    );
     Validations.of(this.deploymentGroup).acknowledge({
       id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRole]",
       reason:

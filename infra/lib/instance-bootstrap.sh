@@ -44,6 +44,8 @@ retry() {
   "$@"
 }
 
+log "bootstrapping $FL_APP ($FL_ENV) in $FL_REGION, stack $FL_STACK"
+
 log "installing packages"
 retry dnf install -y nodejs22 nginx rsyslog ruby amazon-cloudwatch-agent aws-cfn-bootstrap
 

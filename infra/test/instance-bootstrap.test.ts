@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { BOOTSTRAP_SCRIPT } from "../lib/instance-bootstrap.js";
+
+const dir = mkdtempSync(join(tmpdir(), "fleetline-bootstrap-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The user data as an instance receives it, with sample values in the header. */
+function rendered(): string {
+  const header = [
+    "#!/bin/bash",
+    "FL_APP='fleetline'",
+    "FL_ENV='prod'",
+    "FL_REGION='eu-west-3'",
+    "FL_STACK='fleetline-prod'",
+    "FL_RESOURCE='FleetGroupASGF037160E'",
+    "FL_USERS_TABLE='fleetline-prod-UsersTable-ABC'",
+    "FL_CACHE_ADDRESS_PARAMETER='/fleetline/prod/CacheAddress'",
+    "FL_CACHE_AUTH_SECRET_ARN='arn:aws:secretsmanager:eu-west-3:123456789012:secret:x'",
+    "FL_VPC_CIDR='10.50.0.0/16'",
+    "FL_LOG_PREFIX='/fleetline/prod'",
+  ];
+  return `${header.join("\n")}\n${BOOTSTRAP_SCRIPT}`;
+}
+
+describe("instance bootstrap script", () => {
+  test("is shellcheck-clean", (t) => {
+    const which = spawnSync("sh", ["-c", "command -v shellcheck"], { encoding: "utf8" });
+    if (which.status !== 0) {
+      t.skip("shellcheck not installed (.ci/run installs it)");
+      return;
+    }
+    const file = join(dir, "user-data.sh");
+    writeFileSync(file, rendered());
+    const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", file], {
+      encoding: "utf8",
+    });
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+  });
+
+  test("parses as bash", () => {
+    const file = join(dir, "syntax.sh");
+    writeFileSync(file, rendered());
+    const result = spawnSync("bash", ["-n", file], { encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+  });
+
+  test("follows the contract's paths, user and log shipping", () => {
+    const script = BOOTSTRAP_SCRIPT;
+    for (const expected of [
+      "useradd --system --no-create-home --shell /sbin/nologin fleetline",
+      "install -d -m 0750 -o fleetline -g fleetline /var/log/fleetline",
+      "/opt/fleetline/releases /opt/fleetline/incoming",
+      'mv -f "$env_tmp" /etc/fleetline/web.env',
+      "chown root:fleetline",
+      "/etc/nginx/conf.d/fleetline.conf",
+      '"file_path": "/var/log/fleetline/*.log", "log_group_name": "$FL_LOG_PREFIX/web"',
+      '"file_path": "/opt/codedeploy-agent/deployment-root/deployment-logs/codedeploy-agent-deployments.log", "log_group_name": "$FL_LOG_PREFIX/codedeploy"',
+      '"file_path": "/var/log/messages", "log_group_name": "$FL_LOG_PREFIX/system"',
+      "systemctl enable --now rsyslog",
+      "systemctl enable --now codedeploy-agent",
+      "meta-data/autoscaling/target-lifecycle-state",
+      "X-aws-ec2-metadata-token",
+    ]) {
+      assert.ok(script.includes(expected), expected);
+    }
+    // The deploy hooks' rehearsal seam must never be set on EC2 (deploy/CONTRACT.md).
+    assert.ok(!/FLEETLINE_(ROOT|HEALTH_URL|VALIDATE_)/.test(script));
+  });
+});

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { App, BootstraplessSynthesizer, Stack, Validations } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { createApp, synthesizeTemplate } from "../lib/app.js";
+
+const dirs: string[] = [];
+function outdir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "fleetline-template-"));
+  dirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const committedPath = new URL("../../cloudformation/fleetline.template.json", import.meta.url);
+
+describe("committed template", () => {
+  // Synthesized once here (cdk-nag on: any unacknowledged finding throws) and compared byte for
+  // byte; a second synthesis checks determinism.
+  const started = performance.now();
+  const first = synthesizeTemplate({ outdir: outdir() });
+  const seconds = (performance.now() - started) / 1000;
+
+  test("matches what infra/ synthesizes (run `npm run synth` and commit when this fails)", () => {
+    const committed = readFileSync(committedPath, "utf8");
+    assert.ok(
+      committed === first,
+      "cloudformation/fleetline.template.json has drifted from infra/",
+    );
+  });
+
+  test("synthesizes to identical bytes twice", () => {
+    const second = synthesizeTemplate({ outdir: outdir() });
+    assert.ok(second === first, "two syntheses differ");
+  });
+
+  test("synthesizes within the 15 s budget", (t) => {
+    t.diagnostic(`synth took ${seconds.toFixed(1)} s, template ${first.length} bytes`);
+    // Generous under a loaded CI machine; `npm run synth` prints the real figure.
+    assert.ok(seconds < 45, `synth took ${seconds.toFixed(1)} s`);
+  });
+});
+
+describe("cdk-nag", () => {
+  test("the AwsSolutions pack runs on the whole app with zero unacknowledged findings", () => {
+    const { app } = createApp({ outdir: outdir(), nag: false });
+    const report = new AwsSolutionsChecks().validateScope(app);
+    assert.deepEqual(
+      report.violations.map(
+        (v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(", ")}`,
+      ),
+      [],
+    );
+  });
+
+  test("acknowledgements sit on the resources they concern, each with its own reason", () => {
+    const { app } = createApp({ outdir: outdir(), nag: false });
+    const acknowledged: Array<{ path: string; id: string; reason: string }> = [];
+    for (const construct of app.node.findAll()) {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+          // Only ours: the CDK itself acknowledges some CloudFormation-Validate rules.
+          if (!id.replace(/^annotation::/i, "").startsWith("AwsSolutions-")) continue;
+          acknowledged.push({ path: construct.node.path, id, reason });
+        }
+      }
+    }
+    assert.ok(acknowledged.length > 0);
+    // None on the stack or app: every acknowledgement is scoped to a construct below the stack.
+    for (const a of acknowledged) {
+      assert.ok(a.path.split("/").length >= 3, `${a.id} acknowledged too high, at ${a.path}`);
+      assert.ok(a.reason.length >= 60, `${a.id} at ${a.path}: reason too short to be specific`);
+    }
+    // The same reason text is reused only within one construct's set of IAM5 findings.
+    const byReason = new Map<string, Set<string>>();
+    for (const a of acknowledged) {
+      byReason.set(a.reason, (byReason.get(a.reason) ?? new Set()).add(a.path));
+    }
+    for (const [reason, paths] of byReason) {
+      assert.equal(paths.size, 1, `reason reused across ${[...paths].join(", ")}: ${reason}`);
+    }
+  });
+
+  test("a finding that is not acknowledged makes synthesis throw", () => {
+    // Same wiring as createApp(), on a stack with an SSH port open to the world.
+    const app = new App({ outdir: outdir(), analyticsReporting: false });
+    const stack = new Stack(app, "Bad", { synthesizer: new BootstraplessSynthesizer() });
+    const vpc = new ec2.Vpc(stack, "Vpc", { natGateways: 0, restrictDefaultSecurityGroup: false });
+    new ec2.SecurityGroup(stack, "Open", { vpc }).addIngressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(22),
+    );
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    assert.throws(() => app.synth(), /Validation failed/);
+  });
+});
