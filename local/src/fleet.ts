@@ -88,8 +88,15 @@ export class Fleet {
 
   /** Spawns every instance; does not wait for them to be healthy (the load balancer knows). */
   start(): void {
+    // Last resort if the supervisor dies without stop() (an uncaught error, process.exit):
+    // instances in their own process group would otherwise outlive it.
+    process.once("exit", this.killAll);
     for (const m of this.managed) this.spawn(m);
   }
+
+  private readonly killAll = (): void => {
+    for (const m of this.managed) m.child?.kill("SIGKILL");
+  };
 
   instances(): ReadonlyArray<InstanceView> {
     return this.managed.map((m) => ({
@@ -118,6 +125,7 @@ export class Fleet {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all(this.managed.map((m) => this.stopOne(m)));
+    process.off("exit", this.killAll);
   }
 
   private find(id: string): Managed {
@@ -132,6 +140,10 @@ export class Fleet {
       cwd: this.command.cwd,
       env: { ...this.options.env, PORT: String(port), INSTANCE_ID: id },
       stdio: ["ignore", "pipe", "pipe"],
+      // Own process group: Ctrl-C in the terminal reaches only the supervisor, which then stops
+      // the load balancer first and the instances after, instead of every process at once
+      // (and instances dying before the supervisor knows it is stopping look like crashes).
+      detached: true,
     });
     m.child = child;
     m.status = "starting";
