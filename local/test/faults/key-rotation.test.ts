@@ -9,7 +9,13 @@ import {
   type SigningKey,
 } from "../../../web/src/keyring/index.js";
 import { startCluster, type WebInstance } from "./support/cluster.js";
-import { describeFailures, fetchForm, postForm, Traffic } from "./support/traffic.js";
+import {
+  describeFailures,
+  fetchForm,
+  type PostResult,
+  postForm,
+  Traffic,
+} from "./support/traffic.js";
 
 const quiet: KeyRingLogger = { info() {}, warn() {}, error() {} };
 
@@ -19,7 +25,10 @@ function forgeSession(key: SigningKey): { token: string; cookie: string } {
   return { token: issueToken(key, session), cookie: `fleetline.sid=${session}` };
 }
 
-async function post(instance: WebInstance, session: { token: string; cookie: string }) {
+async function post(
+  instance: WebInstance,
+  session: { token: string; cookie: string },
+): Promise<PostResult> {
   return postForm(`${instance.url}/users`, session, {
     firstName: "Rotation",
     lastName: "Check",
@@ -33,6 +42,7 @@ test("key rotation with tokens in flight: old and new keys verify on every insta
   const cluster = await startCluster(t, { instances: 2 });
   const [a, b] = cluster.instances;
   assert.ok(a && b);
+  const both: readonly WebInstance[] = [a, b];
   // The operator's view of the same shared store, as a rotation tool would open it.
   const operator = await KeyRing.open({
     store: createKeyStore({ kind: "file", dir: cluster.keyringDir, logger: quiet }),
@@ -51,13 +61,13 @@ test("key rotation with tokens in flight: old and new keys verify on every insta
   const newKey = await operator.rotate();
   // A token signed with the new key reaches each instance before its periodic refresh: the
   // unknown key id makes it reload the ring, and the token verifies.
-  for (const instance of [a, b]) {
+  for (const instance of both) {
     const res = await post(instance, forgeSession(newKey));
     assert.equal(res.status, 303, `${instance.id} refused a token of the new key`);
   }
   // Tokens of the old key, issued before the rotation, still verify everywhere.
   for (const [i, form] of oldForms.entries()) {
-    for (const instance of [a, b]) {
+    for (const instance of both) {
       const res = await postForm(`${instance.url}/users`, form, {
         firstName: `Old${i}`,
         lastName: "Key",
@@ -82,11 +92,11 @@ test("key rotation with tokens in flight: old and new keys verify on every insta
   // carries a key id they do not know (rate-limited to one per second), which we use here.
   await delay(1100);
   const newest = await operator.rotate();
-  for (const instance of [a, b]) {
+  for (const instance of both) {
     assert.equal((await post(instance, forgeSession(newest))).status, 303);
   }
   for (const form of oldForms) {
-    for (const instance of [a, b]) {
+    for (const instance of both) {
       const res = await postForm(`${instance.url}/users`, form, {
         firstName: "Revoked",
         lastName: "Key",
