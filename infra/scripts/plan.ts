@@ -1,0 +1,128 @@
+/** What a deploy or destroy is going to do, computed and printed without any AWS call. Pure. */
+import { createHash } from "node:crypto";
+import type { ParameterCheck, TemplateParameters } from "../lib/parameter-file.js";
+import type { CliOptions } from "./cli-args.js";
+
+/** CloudFormation accepts a TemplateBody up to this size; larger templates go through S3. */
+export const TEMPLATE_BODY_LIMIT = 51_200;
+
+export interface TemplateDocument {
+  readonly Parameters: TemplateParameters;
+  readonly Resources: Readonly<
+    Record<string, { readonly Type: string; readonly DeletionPolicy?: string }>
+  >;
+}
+
+export interface RetainedResource {
+  readonly logicalId: string;
+  readonly type: string;
+}
+
+export interface Plan {
+  readonly command: CliOptions["command"];
+  readonly stackName: string;
+  /** Concrete region, or undefined when the SDK will resolve it (profile, environment). */
+  readonly region?: string;
+  readonly profile?: string;
+  readonly templatePath: string;
+  /** The body sent to CloudFormation: the committed template, minified. */
+  readonly templateBody: string;
+  /** First 16 hex digits of the body's SHA-256: the S3 key of the upload. */
+  readonly templateHash: string;
+  readonly uploadToS3: boolean;
+  readonly templateBucket?: string;
+  readonly parametersFile?: string;
+  /** Parameter values sent (deploy only), in template order. */
+  readonly parameters: ReadonlyArray<{ key: string; value: string; fromDefault: boolean }>;
+  /** Resources kept when the stack is deleted (DeletionPolicy Retain). */
+  readonly retained: readonly RetainedResource[];
+}
+
+export function retainedResources(template: TemplateDocument): RetainedResource[] {
+  return Object.entries(template.Resources)
+    .filter(([, r]) => r.DeletionPolicy === "Retain")
+    .map(([logicalId, r]) => ({ logicalId, type: r.Type }));
+}
+
+export function buildPlan(
+  options: CliOptions,
+  templatePath: string,
+  template: TemplateDocument,
+  check: ParameterCheck | undefined,
+): Plan {
+  const templateBody = JSON.stringify(template);
+  const values = check?.values ?? {};
+  const stackName =
+    options.stackName ??
+    (values.AppName !== undefined && values.EnvName !== undefined
+      ? `${values.AppName}-${values.EnvName}`
+      : "fleetline-prod");
+  return {
+    command: options.command,
+    stackName,
+    region: options.region,
+    profile: options.profile,
+    templatePath,
+    templateBody,
+    templateHash: createHash("sha256").update(templateBody).digest("hex").slice(0, 16),
+    uploadToS3: Buffer.byteLength(templateBody) > TEMPLATE_BODY_LIMIT,
+    templateBucket: options.templateBucket,
+    parametersFile: options.parametersFile,
+    parameters:
+      options.command === "deploy" && check
+        ? Object.keys(template.Parameters).map((key) => ({
+            key,
+            value: values[key] ?? "",
+            fromDefault: !check.given.has(key),
+          }))
+        : [],
+    retained: retainedResources(template),
+  };
+}
+
+/** The plan as printed by `--dry-run` (and before the change set in a real run). */
+export function formatPlan(plan: Plan, dryRun: boolean): string {
+  const lines: string[] = [];
+  lines.push(`fleetline ${plan.command}${dryRun ? " (dry run: no AWS calls)" : ""}`);
+  lines.push(`  stack        ${plan.stackName}`);
+  lines.push(`  region       ${plan.region ?? "from AWS_REGION or the profile's configuration"}`);
+  lines.push(
+    `  credentials  ${plan.profile ? `profile ${plan.profile}` : "the default AWS credential chain"}`,
+  );
+  if (plan.command === "deploy") {
+    const size = Buffer.byteLength(plan.templateBody);
+    lines.push(
+      `  template     ${plan.templatePath} (${size} bytes minified, sha256 ${plan.templateHash})`,
+    );
+    lines.push(`  parameters   ${plan.parametersFile}`);
+    const width = Math.max(...plan.parameters.map((p) => p.key.length));
+    for (const p of plan.parameters) {
+      const shown = p.value === "" ? '""' : p.value;
+      lines.push(`    ${p.key.padEnd(width)}  ${shown}${p.fromDefault ? "  (default)" : ""}`);
+    }
+    const bucket = plan.templateBucket ?? "fleetline-templates-<account>-<region>";
+    lines.push("  steps");
+    lines.push("    1. look up the account (sts:GetCallerIdentity)");
+    if (plan.uploadToS3) {
+      lines.push(
+        `    2. upload the template to s3://${bucket}/${plan.stackName}/${plan.templateHash}.json`,
+        `       (over ${TEMPLATE_BODY_LIMIT} bytes, CloudFormation reads it from S3${plan.templateBucket ? "" : "; bucket created if missing"})`,
+      );
+    } else {
+      lines.push(`    2. send the template inline (under the ${TEMPLATE_BODY_LIMIT}-byte limit)`);
+    }
+    lines.push(
+      "    3. create a change set (CREATE or UPDATE) with CAPABILITY_IAM and list its changes",
+    );
+    lines.push("    4. ask before executing it (--yes skips the question)");
+    lines.push("    5. stream stack events until it completes, then print the outputs");
+  } else {
+    lines.push("  steps");
+    lines.push("    1. describe the stack and list what it retains");
+    lines.push("    2. ask you to type the stack name (--yes skips the question)");
+    lines.push("    3. delete the stack and stream its events until it is gone");
+  }
+  lines.push("  retained when the stack is deleted (remove by hand if wanted)");
+  for (const r of plan.retained) lines.push(`    ${r.logicalId} (${r.type})`);
+  return `${lines.join("\n")}\n`;
+}
