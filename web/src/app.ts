@@ -3,7 +3,7 @@ import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import helmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import { antiforgeryPlugin } from "./antiforgery/plugin.js";
 import type { Config } from "./config.js";
@@ -12,6 +12,8 @@ import { homeRoutes } from "./home/routes.js";
 import type { KeyRing } from "./keyring/index.js";
 import type { UsersRepository } from "./users/repository.js";
 import { usersRoutes } from "./users/routes.js";
+import { html } from "./views/html.js";
+import { page } from "./views/layout.js";
 import { replyPagePlugin } from "./views/reply-page.js";
 
 export interface AppDeps {
@@ -53,6 +55,25 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     // Slow or stalled clients must not hold a connection for ever.
     requestTimeout: 30_000,
     disableRequestLogging: false,
+    // A malformed %-escape (400) or an overlong id (414) is refused before routing, where no hook
+    // or reply decorator runs: answer with a page like every other 4xx, not Fastify's JSON.
+    frameworkErrors: (error, request, reply) => {
+      request.log.info({ code: error.code, url: request.url }, "client error");
+      void (reply as FastifyReply)
+        .code(error.statusCode ?? 400)
+        .header("x-served-by", deps.instanceId)
+        .header("cache-control", "no-store")
+        .type("text/html; charset=utf-8")
+        .send(
+          page({
+            title: "Bad request",
+            instanceId: deps.instanceId,
+            body: html`<h1>That request could not be used</h1>
+<p>The address is not valid (a malformed %-escape, or a part that is too long). Nothing was saved.</p>
+<p><a href="/users">Go to the users list</a></p>`,
+          }),
+        );
+    },
   }) as unknown as FastifyInstance;
 
   app.addHook("onRequest", async (_request, reply) => {
