@@ -184,8 +184,8 @@ function checkValue(
 /**
  * Checks entries against the template's parameters: unknown names (with a suggestion), names
  * given twice, missing required values, types, allowed values, patterns (e-mail, ARNs), ranges,
- * and the fleet sizes' order (MinSize ≤ DesiredCapacity ≤ MaxSize), which CloudFormation itself
- * only reports after creating half the stack.
+ * and the fleet sizes' order (MinSize ≤ DesiredCapacity ≤ MaxSize, MinSize < MaxSize for rolling
+ * updates), which CloudFormation itself only reports after creating half the stack.
  */
 export function checkParameters(
   entries: readonly ParameterEntry[],
@@ -233,6 +233,11 @@ export function checkParameters(
   if (min !== undefined && max !== undefined && min > max) {
     errors.push(
       `MinSize: ${min} is above MaxSize ${max}; expected MinSize ≤ DesiredCapacity ≤ MaxSize`,
+    );
+  }
+  if (min !== undefined && max !== undefined && min === max) {
+    errors.push(
+      `MaxSize: ${max} equals MinSize; expected MaxSize above MinSize (a rolling update keeps MinSize instances in service and adds one)`,
     );
   }
   if (desired !== undefined && min !== undefined && desired < min) {

@@ -73,7 +73,7 @@ export class Pipeline extends Construct {
     Validations.of(this.project).acknowledge({
       id: "AwsSolutions-CB4",
       reason:
-        "Build outputs are the public repository's code and test reports; the artifact bucket encrypts them with SSE-S3, and a customer-managed KMS key would also have to be granted to every instance role that downloads revisions.",
+        "Build outputs (the bundle and test reports) land in the artifact bucket under SSE-S3; a customer-managed KMS key for the project would also have to be granted to every instance role that downloads revisions, for no reader the bucket policy does not already exclude.",
     });
 
     const pipelineRole = new iam.Role(this, "PipelineRole", {

@@ -190,6 +190,13 @@ describe("parameter files", () => {
       ],
     ],
     [
+      "fixed-size fleet (a rolling update could not add an instance)",
+      file({ MinSize: "3", DesiredCapacity: "3", MaxSize: "3" }),
+      [
+        "MaxSize: 3 equals MinSize; expected MaxSize above MinSize (a rolling update keeps MinSize instances in service and adds one)",
+      ],
+    ],
+    [
       "image given as an AMI id instead of an SSM path",
       file({ LatestAmiId: "ami-0123 4567" }),
       [
