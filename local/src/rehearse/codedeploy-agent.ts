@@ -4,6 +4,7 @@
 // revision, deployment-instructions/<group id>_last_successful_install names the archive whose
 // scripts run for ApplicationStop (and Before/AfterBlockTraffic) next time.
 import {
+  appendFileSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -98,6 +99,20 @@ export async function deployToInstance(options: AgentOptions): Promise<InstanceD
     return full;
   };
 
+  // Where the real agent keeps every script's output: per deployment, and one log for all.
+  const scriptLog = (event: LifecycleEventName, line: string) => {
+    const [stream, ...rest] = line.split(": ");
+    const stamp = new Date().toISOString().replace("T", " ").slice(0, 19);
+    const entry = `[${stamp}] [${identity.deploymentId}][${event}][${stream}]${rest.join(": ")}\n`;
+    mkdirSync(join(deploymentDir, "logs"), { recursive: true });
+    appendFileSync(join(deploymentDir, "logs", "scripts.log"), entry);
+    mkdirSync(join(instance.agentRoot, "deployment-logs"), { recursive: true });
+    appendFileSync(
+      join(instance.agentRoot, "deployment-logs", "codedeploy-agent-deployments.log"),
+      entry,
+    );
+  };
+
   const runScripts = async (
     event: LifecycleEventName,
     spec: Appspec | undefined,
@@ -143,7 +158,10 @@ export async function deployToInstance(options: AgentOptions): Promise<InstanceD
           FLEETLINE_HEALTH_URL: instance.healthUrl,
           ...options.hookEnv,
         },
-        onLine: (line) => options.onScriptLine?.(event, line),
+        onLine: (line) => {
+          scriptLog(event, line);
+          options.onScriptLine?.(event, line);
+        },
       });
       output.push(`agent: ${hook.location}`, ...result.output);
       if (result.timedOut || result.exitCode !== 0) {
@@ -234,7 +252,7 @@ export async function deployToInstance(options: AgentOptions): Promise<InstanceD
           output: [],
         });
       } else if (event === "DownloadBundle") {
-        rmSync(deploymentDir, { recursive: true, force: true });
+        rmSync(archive, { recursive: true, force: true });
         cpSync(options.bundleDir, archive, { recursive: true });
         appspec = readAppspec(archive);
         result = record({
