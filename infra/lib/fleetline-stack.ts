@@ -129,7 +129,7 @@ export class FleetlineStack extends Stack {
     // Instances read the cache address and secret at start: both must exist first.
     group.node.addDependency(this.cache.addressParameter);
 
-    new InstancePolicy(this, "InstancePolicy", {
+    const instancePolicy = new InstancePolicy(this, "InstancePolicy", {
       role: this.fleet.role,
       tableArn: this.table.tableArn,
       // Built from the name rather than the parameter's Ref, which the L2 would turn into an
@@ -143,6 +143,8 @@ export class FleetlineStack extends Stack {
       artifactBucket: artifacts.bucket,
       logGroups: logGroups.all,
     });
+    // The agents start during boot: their permissions (and, through them, the log groups) first.
+    group.node.addDependency(instancePolicy);
 
     this.monitoring = new Monitoring(this, "Monitoring", {
       name: prefix,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -70,5 +70,18 @@ describe("instance bootstrap script", () => {
     }
     // The deploy hooks' rehearsal seam must never be set on EC2 (deploy/CONTRACT.md).
     assert.ok(!/FLEETLINE_(ROOT|HEALTH_URL|VALIDATE_)/.test(script));
+  });
+
+  test("writes every environment key deploy/CONTRACT.md lists, once", () => {
+    const contract = readFileSync(new URL("../../deploy/CONTRACT.md", import.meta.url), "utf8");
+    const section = contract.split("## Environment file keys")[1]?.split("\n## ")[0] ?? "";
+    // First column of the table: `KEY` or `KEY` / `KEY`.
+    const keys = [...section.matchAll(/^\| ([^|]+)\|/gm)]
+      .flatMap((row) => [...row[1]!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!))
+      .filter((k) => k !== "KEY");
+    assert.ok(keys.length >= 10, `found ${keys.join(", ")} in the contract`);
+    const envBlock = BOOTSTRAP_SCRIPT.split('cat >"$env_tmp" <<EOF\n')[1]!.split("\nEOF\n")[0]!;
+    const written = envBlock.split("\n").map((line) => line.split("=")[0]);
+    assert.deepEqual([...written].sort(), [...keys].sort());
   });
 });
