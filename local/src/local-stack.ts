@@ -1,11 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
+import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
 import { Fleet, type InstanceSpec } from "./fleet.js";
 import { LoadBalancer, type LoadBalancerOptions } from "./load-balancer.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { assertPortFree, freePort, PortInUseError, waitForListening } from "./ports.js";
+import { lockStateDir } from "./state-lock.js";
 import { ensureUsersTable } from "./users-table.js";
 import { repoRoot, type WebCommand } from "./web-command.js";
 
@@ -110,21 +111,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   try {
-    let dynamo: EmbeddedDynamoDb;
-    try {
-      dynamo = await startEmbeddedDynamoDb({
-        host,
-        ...(stateDir ? { dataDir: join(stateDir, "data") } : {}),
-      });
-    } catch (err) {
-      // LevelDB allows one process per directory: the usual cause is a second `npm start`.
-      if (stateDir && /lock/i.test(String((err as Error).message))) {
-        throw new Error(
-          `${join(stateDir, "data")} is in use by another fleetline; stop it or use --in-memory`,
-        );
-      }
-      throw err;
-    }
+    if (stateDir) cleanups.push(lockStateDir(stateDir));
+    const dynamo = await startEmbeddedDynamoDb({
+      host,
+      ...(stateDir ? { dataDir: join(stateDir, "data") } : {}),
+    });
     cleanups.push(() => dynamo.stop());
     const tableName = options.usersTable ?? "Users";
     const created = await ensureUsersTable({

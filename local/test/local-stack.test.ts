@@ -210,6 +210,11 @@ describe("local stack with the real web", { timeout: 120_000 }, () => {
     try {
       const created = await new SiteClient(first.url).createUser("Grace", "Hopper");
       assert.equal(created.status, 303);
+      // dynalite's LevelDB takes one process per directory: a second stack must say so at once.
+      await assert.rejects(
+        startLocalStack({ port: 0, instancePort: 0, stateDir }),
+        new RegExp(`in use by another fleetline \\(pid ${process.pid}\\)`),
+      );
     } finally {
       await first.stop();
     }
