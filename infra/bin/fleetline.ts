@@ -3,8 +3,12 @@
  * the committed template, cloudformation/fleetline.template.json. The only entry point that reads
  * the command line or the environment; lib/ takes everything as arguments.
  *
- *   tsx infra/bin/fleetline.ts            write the template
- *   tsx infra/bin/fleetline.ts --check    exit 1 if the committed template differs (CI)
+ *   tsx infra/bin/fleetline.ts              write the template
+ *   tsx infra/bin/fleetline.ts --check      exit 1 if the committed template differs (CI)
+ *   tsx infra/bin/fleetline.ts --validate   also run the CDK's CloudFormation schema validation
+ *
+ * cdk-nag always runs. The schema validation triples the synthesis time and never changes the
+ * template, so it is opt-in here; infra/test/template.test.ts runs it on every `npm test`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -15,9 +19,10 @@ const templatePath = fileURLToPath(
 );
 const outdir = process.env.CDK_OUTDIR ?? fileURLToPath(new URL("../cdk.out", import.meta.url));
 const check = process.argv.includes("--check");
+const validate = process.argv.includes("--validate");
 
 const started = performance.now();
-const template = synthesizeTemplate({ outdir });
+const template = synthesizeTemplate({ outdir, cloudFormationValidation: validate });
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 
 if (check) {

@@ -9,6 +9,11 @@ export interface FleetlineAppOptions {
   readonly stackId?: string;
   /** Run the cdk-nag AwsSolutions pack during synth (findings make synth throw). @default true */
   readonly nag?: boolean;
+  /**
+   * Run the CDK's built-in CloudFormation validation (resource schemas and CloudFormation lint
+   * rules) on the template. Thorough but slow: about 80% of the synthesis time. @default true
+   */
+  readonly cloudFormationValidation?: boolean;
 }
 
 /**
@@ -21,6 +26,7 @@ export function createApp(options: FleetlineAppOptions = {}): { app: App; stack:
     // Path metadata and version reporting would put construct paths and a CDKMetadata resource
     // in the template: noise in the committed file and in every console view.
     analyticsReporting: false,
+    builtinCloudFormationValidation: options.cloudFormationValidation ?? true,
     context: {
       "aws:cdk:enable-path-metadata": false,
       "aws:cdk:disable-stack-trace": true,

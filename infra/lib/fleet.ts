@@ -67,6 +67,8 @@ export class Fleet extends Construct {
         "Session Manager replaces SSH (no port 22, no key pair); AmazonSSMManagedInstanceCore is the AWS-maintained minimum for the SSM agent (ssm/ssmmessages/ec2messages channels) and grants no data access.",
     });
 
+    // The AMI comes from an SSM-typed parameter (resolved at each stack update); its user data is
+    // unused because the launch template gets the bootstrap below.
     const machineImage: ec2.IMachineImage = {
       getImage: () => ({
         imageId: props.imageId,

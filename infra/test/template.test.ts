@@ -21,8 +21,9 @@ after(() => {
 const committedPath = new URL("../../cloudformation/fleetline.template.json", import.meta.url);
 
 describe("committed template", () => {
-  // Synthesized once here (cdk-nag on: any unacknowledged finding throws) and compared byte for
-  // byte; a second synthesis checks determinism.
+  // Synthesized once here with every check on (cdk-nag: any unacknowledged finding throws; the
+  // CDK's CloudFormation schema validation: any error throws) and compared byte for byte; a second,
+  // faster synthesis without the schema validation checks determinism.
   const started = performance.now();
   const first = synthesizeTemplate({ outdir: outdir() });
   const seconds = (performance.now() - started) / 1000;
@@ -36,13 +37,13 @@ describe("committed template", () => {
   });
 
   test("synthesizes to identical bytes twice", () => {
-    const second = synthesizeTemplate({ outdir: outdir() });
+    const second = synthesizeTemplate({ outdir: outdir(), cloudFormationValidation: false });
     assert.ok(second === first, "two syntheses differ");
   });
 
-  test("synthesizes within the 15 s budget", (t) => {
+  test("synthesizes within the 15 s budget, even with the schema validation", (t) => {
     t.diagnostic(`synth took ${seconds.toFixed(1)} s, template ${first.length} bytes`);
-    // Generous under a loaded CI machine; `npm run synth` prints the real figure.
+    // Generous for a loaded CI machine; `npm run synth` (no schema validation) prints its figure.
     assert.ok(seconds < 45, `synth took ${seconds.toFixed(1)} s`);
   });
 });
