@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createLineLogger } from "../logger.js";
+import { brokenRevision } from "./broken-revision.js";
 import { LocalFleet } from "./local-fleet.js";
 import { Progress } from "./progress.js";
 import { Rehearsal } from "./rehearsal.js";
@@ -21,6 +22,9 @@ const usage = `Usage: npm run rehearse -- [options]
   --artifact DIR      deploy this artifact folder instead of building one
   --work-dir DIR      scratch folder (default .build/rehearsal)
   --keyring KIND      file (default) or redis (REDIS_URL or redis://127.0.0.1:6379)
+  --try-broken-revision
+                      then deploy a copy whose server cannot start, to watch ValidateService fail
+                      and the automatic rollback (exit 0 when the rollback succeeds)
   --keep              keep the fleet serving after the summary, until Ctrl-C
   --verbose           print build output and every hook's output
   --help`;
@@ -39,6 +43,7 @@ async function main(): Promise<number> {
       "work-dir": { type: "string" },
       keyring: { type: "string", default: "file" },
       keep: { type: "boolean", default: false },
+      "try-broken-revision": { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -129,6 +134,18 @@ async function main(): Promise<number> {
         failed = true;
         break;
       }
+    }
+    if (values["try-broken-revision"] && !failed) {
+      const broken = brokenRevision(
+        bundleDir,
+        join(workDir, "broken-revision"),
+        `${label} (broken)`,
+      );
+      progress.line(
+        "deploying a revision whose server cannot start: expect a failure, then a rollback",
+      );
+      const result = await rehearsal.deploy(broken);
+      failed = result.succeeded || result.rollback?.succeeded !== true;
     }
 
     progress.line("summary:");
