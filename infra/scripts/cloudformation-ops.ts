@@ -133,37 +133,46 @@ function formatEvent(e: StackEvent): string {
   return `${time}  ${String(e.ResourceStatus).padEnd(28)} ${String(e.ResourceType).padEnd(42)} ${e.LogicalResourceId}${reason}\n`;
 }
 
+/**
+ * Ids of the stack's most recent events, taken before acting, so the stream shows only what the
+ * action caused. Ids rather than timestamps: a skewed local clock must not hide the final event.
+ */
+async function recentEventIds(clients: AwsClients, stackId: string): Promise<Set<string>> {
+  const page = (await clients.cloudformation.send(
+    new DescribeStackEventsCommand({ StackName: stackId }),
+  )) as DescribeStackEventsCommandOutput;
+  return new Set((page.StackEvents ?? []).flatMap((e) => (e.EventId ? [e.EventId] : [])));
+}
+
 /** Prints the stack's new events (oldest first) until the stack reaches a terminal status. */
 async function streamEvents(
   clients: AwsClients,
   stackId: string,
-  since: Date,
+  seen: Set<string>,
   term: Terminal,
   pollMs: number,
 ): Promise<string> {
-  const seen = new Set<string>();
   for (;;) {
     const fresh: StackEvent[] = [];
     let token: string | undefined;
-    let older = false;
+    let caughtUp = false;
     do {
+      // Newest first: read until an event already shown (or known before the action).
       const page = (await clients.cloudformation.send(
         new DescribeStackEventsCommand({ StackName: stackId, NextToken: token }),
       )) as DescribeStackEventsCommandOutput;
       for (const e of page.StackEvents ?? []) {
-        if (e.Timestamp && e.Timestamp < since) {
-          older = true;
+        if (!e.EventId || seen.has(e.EventId)) {
+          caughtUp = true;
           break;
         }
-        if (e.EventId && !seen.has(e.EventId)) {
-          seen.add(e.EventId);
-          fresh.push(e);
-        }
+        fresh.push(e);
       }
-      token = older ? undefined : page.NextToken;
+      token = caughtUp ? undefined : page.NextToken;
     } while (token);
     let final: string | undefined;
     for (const e of fresh.reverse()) {
+      seen.add(e.EventId!);
       term.out(formatEvent(e));
       if (
         e.ResourceType === "AWS::CloudFormation::Stack" &&
@@ -281,12 +290,12 @@ export async function deployStack(
     }
   }
 
-  const since = new Date(Date.now() - 1000);
+  const stackId = described.StackId ?? plan.stackName;
+  const seen = await recentEventIds(clients, stackId);
   await clients.cloudformation.send(
     new ExecuteChangeSetCommand({ ChangeSetName: changeSetId, StackName: plan.stackName }),
   );
-  const stackId = described.StackId ?? plan.stackName;
-  const status = await streamEvents(clients, stackId, since, term, pollMs);
+  const status = await streamEvents(clients, stackId, seen, term, pollMs);
   const stack = await describeStack(clients, stackId);
   const finalStatus = stack?.StackStatus ?? status;
   term.out(`stack ${plan.stackName}: ${finalStatus}\n`);
@@ -346,9 +355,9 @@ export async function destroyStack(
       return 1;
     }
   }
-  const since = new Date(Date.now() - 1000);
+  const seen = await recentEventIds(clients, stack.StackId);
   await clients.cloudformation.send(new DeleteStackCommand({ StackName: stack.StackId }));
-  const status = await streamEvents(clients, stack.StackId, since, term, pollMs);
+  const status = await streamEvents(clients, stack.StackId, seen, term, pollMs);
   term.out(`stack ${plan.stackName}: ${status}\n`);
   if (status !== "DELETE_COMPLETE") return 1;
   if (retained.length > 0) {

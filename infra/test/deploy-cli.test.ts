@@ -256,6 +256,25 @@ function clients(
 describe("deploy against fake AWS", () => {
   test("creates: uploads the template, shows the change set, executes, streams events, prints outputs", async () => {
     const log: string[] = [];
+    // Newest first, as CloudFormation returns them; the clock is irrelevant (ids decide).
+    const newEvents = [
+      {
+        EventId: "3",
+        Timestamp: new Date(Date.now() - 3_600_000),
+        ResourceType: "AWS::CloudFormation::Stack",
+        PhysicalResourceId: stackId,
+        LogicalResourceId: "fleetline-prod",
+        ResourceStatus: "CREATE_COMPLETE",
+      },
+      {
+        EventId: "2",
+        Timestamp: new Date(Date.now() - 3_700_000),
+        ResourceType: "AWS::EC2::VPC",
+        PhysicalResourceId: "vpc-1",
+        LogicalResourceId: "NetworkVpc",
+        ResourceStatus: "CREATE_COMPLETE",
+      },
+    ];
     let createInput: Record<string, unknown> = {};
     let putKey = "";
     const aws = clients(
@@ -297,23 +316,16 @@ describe("deploy against fake AWS", () => {
                 ],
               },
         ExecuteChangeSet: () => ({}),
-        DescribeStackEvents: () => ({
+        DescribeStackEvents: (_input, call) => ({
           StackEvents: [
+            ...(call === 1 ? [] : newEvents),
             {
-              EventId: "3",
-              Timestamp: new Date(Date.now() + 2000),
+              EventId: "0",
+              Timestamp: new Date(Date.now() - 60_000),
               ResourceType: "AWS::CloudFormation::Stack",
               PhysicalResourceId: stackId,
               LogicalResourceId: "fleetline-prod",
-              ResourceStatus: "CREATE_COMPLETE",
-            },
-            {
-              EventId: "2",
-              Timestamp: new Date(Date.now() + 1000),
-              ResourceType: "AWS::EC2::VPC",
-              PhysicalResourceId: "vpc-1",
-              LogicalResourceId: "NetworkVpc",
-              ResourceStatus: "CREATE_COMPLETE",
+              ResourceStatus: "REVIEW_IN_PROGRESS",
             },
           ],
         }),
@@ -344,6 +356,7 @@ describe("deploy against fake AWS", () => {
       "CreateChangeSet",
       "DescribeChangeSet",
       "DescribeChangeSet",
+      "DescribeStackEvents",
       "ExecuteChangeSet",
       "DescribeStackEvents",
       "DescribeStacks",
@@ -366,6 +379,11 @@ describe("deploy against fake AWS", () => {
     assert.ok(
       text.indexOf("NetworkVpc\n", text.indexOf("change(s)") + 60) <
         text.lastIndexOf("fleetline-prod\n"),
+    );
+    assert.doesNotMatch(
+      text,
+      /REVIEW_IN_PROGRESS/,
+      "events from before the execution are not shown",
     );
     assert.match(text, /SiteUrl +http:\/\/fl-123\.eu-west-3\.elb\.amazonaws\.com\n$/);
   });
@@ -448,15 +466,27 @@ describe("destroy against fake AWS", () => {
         DescribeStacks: () => ({ Stacks: [{ StackStatus: "UPDATE_COMPLETE", StackId: stackId }] }),
         ListStackResources: () => resources,
         DeleteStack: () => ({}),
-        DescribeStackEvents: () => ({
+        DescribeStackEvents: (_input, call) => ({
           StackEvents: [
+            ...(call === 1
+              ? []
+              : [
+                  {
+                    EventId: "9",
+                    Timestamp: new Date(Date.now() + 1000),
+                    ResourceType: "AWS::CloudFormation::Stack",
+                    PhysicalResourceId: stackId,
+                    LogicalResourceId: "fleetline-prod",
+                    ResourceStatus: "DELETE_COMPLETE",
+                  },
+                ]),
             {
-              EventId: "9",
-              Timestamp: new Date(Date.now() + 1000),
+              EventId: "8",
+              Timestamp: new Date(Date.now() - 60_000),
               ResourceType: "AWS::CloudFormation::Stack",
               PhysicalResourceId: stackId,
               LogicalResourceId: "fleetline-prod",
-              ResourceStatus: "DELETE_COMPLETE",
+              ResourceStatus: "UPDATE_COMPLETE",
             },
           ],
         }),
