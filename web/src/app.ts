@@ -54,7 +54,6 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     // Slow or stalled clients must not hold a connection for ever.
     requestTimeout: 30_000,
-    disableRequestLogging: false,
     // A malformed %-escape (400) or an overlong id (414) is refused before routing, where no hook
     // or reply decorator runs: answer with a page like every other 4xx, not Fastify's JSON.
     frameworkErrors: (error, request, reply) => {
