@@ -137,6 +137,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       TRUST_PROXY: "127.0.0.1",
       // Under the fleet's own SIGKILL timeout, so a stuck shutdown is the web's to report.
       SHUTDOWN_TIMEOUT_MS: "10000",
+      // The supervisor's own SDK client already printed the Node-version notice once; N more
+      // copies of the same seven lines would bury the banner.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       ...(keyring === "redis" && options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
       ...options.webEnv,
     };
