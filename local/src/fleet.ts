@@ -139,13 +139,15 @@ export class Fleet {
     const child = spawn(this.command.executable, [...this.command.args], {
       cwd: this.command.cwd,
       env: { ...this.options.env, PORT: String(port), INSTANCE_ID: id },
-      stdio: ["ignore", "pipe", "pipe"],
+      // stdin is a pipe only so that the instance sees end-of-file if this process dies.
+      stdio: ["pipe", "pipe", "pipe"],
       // Own process group: Ctrl-C in the terminal reaches only the supervisor, which then stops
       // the load balancer first and the instances after, instead of every process at once
       // (and instances dying before the supervisor knows it is stopping look like crashes).
       detached: true,
     });
     m.child = child;
+    child.stdin?.on("error", () => {});
     m.status = "starting";
     m.startedAt = Date.now();
     if (child.stdout) pipeInstanceLog(child.stdout, { prefix: id, write: this.output });

@@ -21,6 +21,8 @@ export function defaultWebCommand(): WebCommand {
     args: [
       "--import",
       import.meta.resolve("tsx"),
+      "--import",
+      new URL("./exit-with-parent.ts", import.meta.url).href,
       fileURLToPath(new URL("../../web/src/server.ts", import.meta.url)),
     ],
     cwd: repoRoot,

@@ -136,6 +136,25 @@ describe("local stack with the real web", { timeout: 120_000 }, () => {
     assert.match(output(), /stopped, nothing left running/);
   });
 
+  test("instances stop by themselves when the supervisor is killed outright", async (t) => {
+    const port = await freePort();
+    const { child, output } = runCli(t, [
+      "--port",
+      String(port),
+      "--instance-port",
+      "0",
+      "--in-memory",
+    ]);
+    await waitFor("the banner", 60_000, () => output().includes("fleetline is running"));
+    const webs = childrenOf(child.pid ?? -1).filter((pid) =>
+      readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("web/src/server.ts"),
+    );
+    assert.equal(webs.length, 2);
+    child.kill("SIGKILL");
+    // No handler runs on SIGKILL: the instances notice their stdin pipe closing and shut down.
+    await waitFor("the orphaned instances to exit", 15_000, () => webs.every((pid) => !alive(pid)));
+  });
+
   test("a port in use is a one-line error naming the port and the flag", async (t) => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
