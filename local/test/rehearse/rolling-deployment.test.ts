@@ -42,23 +42,30 @@ test("a rolling deployment under 10 s of load fails no request and leaves every 
 
   const fleet = await LocalFleet.start({ workDir: join(work, "fleet"), instances: 2 });
   onCleanup(t, () => fleet.close());
-  const rehearsal = new Rehearsal({ fleet });
+  // ValidateService polls every 0.5 s instead of 2 s so the whole update fits in the load.
+  const rehearsal = new Rehearsal({ fleet, hookEnv: { FLEETLINE_VALIDATE_DELAY: "0.5" } });
 
   const initial = await rehearsal.deploy(first);
   assert.equal(initial.succeeded, true, `first deployment: ${initial.failed?.message}`);
   for (const instance of fleet.instances) assert.equal(instance.currentRevision(), "revision-1");
   const pidsBefore = fleet.instances.map((i) => i.mainPid());
 
+  const loadStarted = Date.now();
   const loading = load(`${fleet.url}/`, 10);
   // Let the load reach both instances before the first one is taken out.
-  await new Promise((r) => setTimeout(r, 1000));
+  await new Promise((r) => setTimeout(r, 500));
   const update = await rehearsal.deploy(second);
+  const updateEndedAfterMs = Date.now() - loadStarted;
   const result = await loading;
 
   t.diagnostic(
     `${result.requests.total} requests in 10 s; errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}; update took ${update.durationMs} ms`,
   );
   assert.equal(update.succeeded, true, `update: ${update.failed?.event} ${update.failed?.message}`);
+  assert.ok(
+    updateEndedAfterMs < 10_000,
+    `the whole update ran under load (it ended ${updateEndedAfterMs} ms after the load began)`,
+  );
   assert.ok(result.requests.total > 1000, `the load ran (${result.requests.total} requests)`);
   assert.equal(result.errors, 0, "connection errors");
   assert.equal(result.timeouts, 0, "timeouts");
