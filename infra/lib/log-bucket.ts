@@ -6,7 +6,6 @@ import {
   Fn,
   type ICfnConditionExpression,
   RemovalPolicy,
-  Validations,
 } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
@@ -35,11 +34,6 @@ export class LogBucket extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(props.expirationDays ?? 90) }],
       removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.bucket).acknowledge({
-      id: "AwsSolutions-S1",
-      reason:
-        "This is the access-log bucket itself; logging its own accesses into itself would loop, and a second log bucket would only move the finding.",
     });
   }
 

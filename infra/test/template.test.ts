@@ -89,6 +89,49 @@ describe("cdk-nag", () => {
     }
   });
 
+  test("every acknowledgement still matches a finding on its construct (none is stale)", () => {
+    const { app } = createApp({ outdir: outdir(), nag: false });
+    const acknowledged: Array<{ path: string; id: string }> = [];
+    for (const construct of app.node.findAll()) {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const raw of Object.keys(entry.data as Record<string, string>)) {
+          const id = raw.replace(/^annotation::/i, "");
+          if (id.startsWith("AwsSolutions-")) acknowledged.push({ path: construct.node.path, id });
+        }
+      }
+    }
+    // Run the pack blind to acknowledgements: it reads the metadata key at check time.
+    const holder = Validations as unknown as { ACKNOWLEDGED_RULES_METADATA_KEY: string };
+    const key = holder.ACKNOWLEDGED_RULES_METADATA_KEY;
+    holder.ACKNOWLEDGED_RULES_METADATA_KEY = "fleetline:test:no-acknowledgements";
+    let findings: Array<{ rule: string; path: string }>;
+    try {
+      findings = new AwsSolutionsChecks()
+        .validateScope(app)
+        .violations.flatMap((v) =>
+          v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? "" })),
+        );
+    } finally {
+      holder.ACKNOWLEDGED_RULES_METADATA_KEY = key;
+    }
+    const stale = acknowledged.filter(
+      (a) =>
+        !findings.some(
+          (f) => f.rule === a.id && (f.path === a.path || f.path.startsWith(`${a.path}/`)),
+        ),
+    );
+    assert.deepEqual(stale, []);
+    const uncovered = findings.filter(
+      (f) =>
+        !acknowledged.some(
+          (a) => f.rule === a.id && (f.path === a.path || f.path.startsWith(`${a.path}/`)),
+        ),
+    );
+    assert.deepEqual(uncovered, []);
+    assert.equal(acknowledged.length, 32, "README quotes this count");
+  });
+
   test("a finding that is not acknowledged makes synthesis throw", () => {
     // Same wiring as createApp(), on a stack with an SSH port open to the world.
     const app = new App({ outdir: outdir(), analyticsReporting: false });
