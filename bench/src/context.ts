@@ -15,6 +15,11 @@ export interface BenchContext {
   readonly dynamodbEndpoint: string;
   /** Key ring directory shared by the instances that use the file store. */
   readonly keyringDir: string;
+  /**
+   * The esbuild bundle every web instance runs (what EC2 runs), or undefined to run
+   * web/src/server.ts through tsx (when deploy/bundle.ts is missing, or --runtime tsx).
+   */
+  readonly bundlePath: string | undefined;
   /** One web instance, file key store, started by the harness. */
   readonly web: WebInstance;
   /** Rows measured so far, by id: later rows take their baselines from here. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { antiforgery } from "./benchmarks/antiforgery.js";
@@ -11,7 +11,7 @@ import { redisTraffic } from "./benchmarks/redis-traffic.js";
 import { sdkPut } from "./benchmarks/sdk-put.js";
 import { startup } from "./benchmarks/startup.js";
 import type { BenchContext, Benchmark } from "./context.js";
-import { startDynaliteProcess, startWebInstance } from "./processes.js";
+import { REPO_ROOT, startDynaliteProcess, startWebInstance } from "./processes.js";
 import type { BenchReport, BenchRow } from "./report.js";
 
 /** Options of {@link runBench}. */
@@ -24,9 +24,16 @@ export interface BenchOptions {
   readonly connections?: number;
   /** Seconds of the Redis-traffic run; default 10 (what the issue asks for). */
   readonly redisRunS?: number;
+  /**
+   * What the web instances run: "bundle" (the esbuild artifact, as on EC2; the default when
+   * deploy/bundle.ts exists) or "tsx" (web/src/server.ts compiled on load, as `npm start`).
+   */
+  readonly runtime?: "bundle" | "tsx";
   /** Progress lines; default none. */
   readonly log?: (line: string) => void;
 }
+
+const BUNDLE_SCRIPT = join(REPO_ROOT, "deploy", "bundle.ts");
 
 /** Baselines first: later rows divide by figures measured earlier in the same run. */
 const BENCHMARKS: ReadonlyArray<readonly [string, Benchmark]> = [
@@ -59,12 +66,22 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const rows = new Map<string, BenchRow>();
   const errors: string[] = [];
   const keyringDir = mkdtempSync(join(tmpdir(), "fleetline-bench-keys-"));
+  const bundleDir = mkdtempSync(join(tmpdir(), "fleetline-bench-bundle-"));
+  const runtime = options.runtime ?? (existsSync(BUNDLE_SCRIPT) ? "bundle" : "tsx");
+  let bundlePath: string | undefined;
+  if (runtime === "bundle") {
+    log("building the esbuild bundle (deploy/bundle.ts)…");
+    const { bundle } = await import("../../deploy/bundle.js");
+    const built = await bundle({ outDir: bundleDir });
+    bundlePath = join(built.outDir, "app", "dist", "server.mjs");
+  }
   const dynalite = await startDynaliteProcess();
   try {
     const web = await startWebInstance({
       instanceId: "bench-1",
       dynamodbEndpoint: dynalite.endpoint,
       keyringDir,
+      ...(bundlePath ? { bundlePath } : {}),
     });
     try {
       // One request so the idle figure includes what serving a page loads.
@@ -73,6 +90,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
         ...settings,
         dynamodbEndpoint: dynalite.endpoint,
         keyringDir,
+        bundlePath,
         web,
         rows,
       };
@@ -92,6 +110,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   } finally {
     await dynalite.stop();
     rmSync(keyringDir, { recursive: true, force: true });
+    rmSync(bundleDir, { recursive: true, force: true });
   }
   const cpu = cpus();
   return {
@@ -102,7 +121,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
       node: process.version,
       platform: `${process.platform} ${process.arch}`,
     },
-    settings,
+    settings: { ...settings, runtime },
     rows: [...rows.values()],
     errors,
     elapsedS: (performance.now() - started) / 1000,

@@ -15,6 +15,8 @@ export interface LoadOptions {
   readonly requests?: readonly AutocannonRequest[];
   /** Status codes that count as success; default [200]. */
   readonly okStatuses?: readonly number[];
+  /** Called once when the measured run starts, after the warm-up. */
+  readonly onStart?: () => void;
   /** Called every 100 ms while the measured run goes on (e.g. to sample a process's memory). */
   readonly onTick?: () => void;
 }
@@ -44,6 +46,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     requests: options.requests ?? [request],
   };
   if ((options.warmupS ?? 0) > 0) await autocannon({ ...base, duration: options.warmupS });
+  options.onStart?.();
   const ticker = options.onTick ? setInterval(options.onTick, 100) : undefined;
   let result: Awaited<ReturnType<typeof autocannon>>;
   try {

@@ -237,3 +237,22 @@ export async function startRedisServer(): Promise<
   }
   return { ...proc, port };
 }
+
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux); 0 where missing. */
+export function cpuTimeMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces); utime and stime are 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+/** "74 µs CPU per request" for a run of `requests` during which the process used `cpuMs`. */
+export function cpuPerRequest(cpuMs: number, requests: number): string {
+  if (cpuMs <= 0 || requests <= 0) return "";
+  return `${((cpuMs * 1000) / requests).toFixed(0)} µs of web CPU per request`;
+}

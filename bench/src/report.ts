@@ -34,6 +34,8 @@ export interface BenchReport {
     readonly warmupS: number;
     readonly connections: number;
     readonly redisRunS: number;
+    /** What the web instances ran: the esbuild bundle or web/src through tsx. */
+    readonly runtime: "bundle" | "tsx";
   };
   readonly rows: readonly BenchRow[];
   readonly elapsedS: number;

@@ -1,4 +1,4 @@
-// npm run bench [-- --duration 5 --warmup 1 --connections 50 --redis-duration 10]
+// npm run bench [-- --duration 5 --warmup 1 --connections 50 --redis-duration 10 --runtime bundle|tsx]
 // Prints the table (Markdown) and writes it with the raw figures to bench/results/latest.json.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "1" },
     connections: { type: "string", default: "50" },
     "redis-duration": { type: "string", default: "10" },
+    runtime: { type: "string" },
     out: { type: "string", default: join(REPO_ROOT, "bench", "results", "latest.json") },
   },
 });
@@ -31,6 +32,7 @@ const report = await runBench({
   warmupS: positive("warmup", values.warmup, true),
   connections: Math.round(positive("connections", values.connections)),
   redisRunS: positive("redis-duration", values["redis-duration"]),
+  ...(values.runtime === "bundle" || values.runtime === "tsx" ? { runtime: values.runtime } : {}),
   log: (line) => process.stderr.write(`${line}\n`),
 });
 
@@ -39,7 +41,7 @@ console.log(
   `\nfleetline benchmarks — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${machine.platform}`,
 );
 console.log(
-  `autocannon ${settings.connections} connections, ${settings.durationS} s per run after ${settings.warmupS} s warm-up; web instances at LOG_LEVEL=warn\n`,
+  `autocannon ${settings.connections} connections, ${settings.durationS} s per run after ${settings.warmupS} s warm-up; web instances run ${settings.runtime === "bundle" ? "the esbuild bundle (node app/dist/server.mjs)" : "web/src/server.ts through tsx"}, LOG_LEVEL=warn\n`,
 );
 console.log(formatTable(report.rows));
 const notes = formatNotes(report.rows);

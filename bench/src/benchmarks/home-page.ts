@@ -1,7 +1,7 @@
 import type { Benchmark } from "../context.js";
 import { ratioTo } from "../context.js";
 import { runLoad } from "../load.js";
-import { rssBytes } from "../processes.js";
+import { cpuPerRequest, cpuTimeMs, rssBytes } from "../processes.js";
 
 const MIB = 1024 * 1024;
 
@@ -12,15 +12,20 @@ const MIB = 1024 * 1024;
 export const homePage: Benchmark = async (ctx) => {
   const idle = rssBytes(ctx.web.pid);
   let peak = idle;
+  let cpuStart = 0;
   const load = await runLoad({
     url: `${ctx.web.url}/`,
     durationS: ctx.durationS,
     warmupS: ctx.warmupS,
     connections: ctx.connections,
+    onStart: () => {
+      cpuStart = cpuTimeMs(ctx.web.pid);
+    },
     onTick: () => {
       peak = Math.max(peak, rssBytes(ctx.web.pid));
     },
   });
+  const cpu = cpuPerRequest(cpuTimeMs(ctx.web.pid) - cpuStart, load.total);
   const vsRaw = ratioTo(ctx, "raw", load.requestsPerSecond);
   return [
     {
@@ -32,7 +37,9 @@ export const homePage: Benchmark = async (ctx) => {
       ...vsRaw,
       target: "≥ 0.50",
       ...(vsRaw.ratio !== undefined ? { met: vsRaw.ratio >= 0.5 } : {}),
-      note: load.failed > 0 ? `${load.failed} failed requests` : undefined,
+      note: [cpu, load.failed > 0 ? `${load.failed} failed requests` : ""]
+        .filter(Boolean)
+        .join("; "),
     },
     {
       id: "web.rss.idle",

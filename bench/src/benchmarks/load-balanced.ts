@@ -13,6 +13,7 @@ export const loadBalanced: Benchmark = async (ctx) => {
     instanceId: "bench-2",
     dynamodbEndpoint: ctx.dynamodbEndpoint,
     keyringDir: ctx.keyringDir,
+    ...(ctx.bundlePath ? { bundlePath: ctx.bundlePath } : {}),
   });
   try {
     const lb = await startLoadBalancerProcess([

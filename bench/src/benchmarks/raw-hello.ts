@@ -1,17 +1,22 @@
 import type { Benchmark } from "../context.js";
 import { runLoad } from "../load.js";
-import { startRawHello } from "../processes.js";
+import { cpuPerRequest, cpuTimeMs, startRawHello } from "../processes.js";
 
 /** The ceiling: what node:http alone serves on this machine, measured now, not remembered. */
 export const rawHello: Benchmark = async (ctx) => {
   const server = await startRawHello();
   try {
+    let cpuStart = 0;
     const load = await runLoad({
       url: `http://127.0.0.1:${server.port}/`,
       durationS: ctx.durationS,
       warmupS: ctx.warmupS,
       connections: ctx.connections,
+      onStart: () => {
+        cpuStart = cpuTimeMs(server.pid);
+      },
     });
+    const cpu = cpuPerRequest(cpuTimeMs(server.pid) - cpuStart, load.total).replace("web ", "");
     return [
       {
         id: "raw",
@@ -19,7 +24,9 @@ export const rawHello: Benchmark = async (ctx) => {
         value: load.requestsPerSecond,
         unit: "req/s",
         p99Ms: load.p99Ms,
-        note: load.failed > 0 ? `${load.failed} failed requests` : undefined,
+        note: [cpu, load.failed > 0 ? `${load.failed} failed requests` : ""]
+          .filter(Boolean)
+          .join("; "),
       },
     ];
   } finally {

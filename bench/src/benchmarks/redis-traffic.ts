@@ -31,6 +31,7 @@ export const redisTraffic: Benchmark = async (ctx) => {
       dynamodbEndpoint: ctx.dynamodbEndpoint,
       keyringStore: "redis",
       redisUrl: `redis://127.0.0.1:${redis.port}`,
+      ...(ctx.bundlePath ? { bundlePath: ctx.bundlePath } : {}),
     });
     try {
       const stored = await client.keys("*");
