@@ -55,6 +55,16 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
+function webChildren(pid: number | undefined): number[] {
+  return childrenOf(pid ?? -1).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, "utf8").includes("web/src/server.ts");
+    } catch {
+      return false;
+    }
+  });
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -92,7 +102,7 @@ async function waitFor(what: string, timeoutMs: number, check: () => boolean): P
 }
 
 describe("local stack with the real web", { timeout: 120_000 }, () => {
-  test("npm start comes up healthy, alternates 2 instances, and SIGTERM leaves no process", async (t) => {
+  test("npm start comes up healthy, alternates 2 instances, restarts them on SIGHUP, and SIGTERM leaves no process", async (t) => {
     const port = await freePort();
     const instancePort = await freePortRun(2);
     const { child, output } = runCli(t, [
@@ -118,19 +128,23 @@ describe("local stack with the real web", { timeout: 120_000 }, () => {
     assert.deepEqual([...new Set(servedBy)].sort(), ["web-1", "web-2"]);
     assert.deepEqual(servedBy, [servedBy[0], servedBy[1], servedBy[0], servedBy[1]]);
 
-    const instances = childrenOf(child.pid ?? -1);
-    assert.equal(
-      instances.length,
-      2,
-      `two web processes under the CLI, got ${instances.join(",")}`,
-    );
+    // SIGHUP: a rolling restart through draining gives two new web processes.
+    const before = webChildren(child.pid);
+    assert.equal(before.length, 2, `two web processes under the CLI, got ${before.join(",")}`);
+    child.kill("SIGHUP");
+    await waitFor("the rolling restart", 60_000, () => output().includes("rolling restart done"));
+    const after = webChildren(child.pid);
+    assert.equal(after.length, 2);
+    for (const pid of before) assert.equal(after.includes(pid), false, `${pid} was not restarted`);
+
+    // Every child (the web instances, and tsx's esbuild service when it runs) must go.
+    const children = childrenOf(child.pid ?? -1);
     const exited = new Promise<number | null>((resolve) =>
       child.once("exit", (code) => resolve(code)),
     );
     child.kill("SIGTERM");
     assert.equal(await exited, 0);
-    for (const pid of instances)
-      assert.equal(alive(pid), false, `web process ${pid} still running`);
+    for (const pid of children) assert.equal(alive(pid), false, `child ${pid} still running`);
     for (const p of [port, instancePort, instancePort + 1])
       await assertPortFree(p, "127.0.0.1", "x");
     assert.match(output(), /stopped, nothing left running/);
@@ -146,9 +160,7 @@ describe("local stack with the real web", { timeout: 120_000 }, () => {
       "--in-memory",
     ]);
     await waitFor("the banner", 60_000, () => output().includes("fleetline is running"));
-    const webs = childrenOf(child.pid ?? -1).filter((pid) =>
-      readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("web/src/server.ts"),
-    );
+    const webs = webChildren(child.pid);
     assert.equal(webs.length, 2);
     child.kill("SIGKILL");
     // No handler runs on SIGKILL: the instances notice their stdin pipe closing and shut down.
