@@ -41,11 +41,25 @@ export class LoadBalancer extends Construct {
       allowAllOutbound: false,
     });
     this.securityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), "HTTP from anywhere");
-    this.securityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), "HTTPS from anywhere");
     Validations.of(this.securityGroup).acknowledge({
       id: "AwsSolutions-EC23",
       reason:
-        "The internet-facing load balancer serves the public site: its listener ports 80 and 443 must accept 0.0.0.0/0; nothing else in the stack accepts traffic from outside the VPC.",
+        "The internet-facing load balancer serves the public site: its HTTP listener port 80 must accept 0.0.0.0/0 (it redirects to HTTPS when a certificate is set); nothing else in the stack accepts traffic from outside the VPC.",
+    });
+    // 443 is opened only with a certificate, i.e. only when something listens there.
+    const httpsIngress = new ec2.CfnSecurityGroupIngress(this, "HttpsIngress", {
+      groupId: this.securityGroup.securityGroupId,
+      ipProtocol: "tcp",
+      fromPort: 443,
+      toPort: 443,
+      cidrIp: "0.0.0.0/0",
+      description: "HTTPS from anywhere",
+    });
+    httpsIngress.cfnOptions.condition = props.httpsEnabled;
+    Validations.of(httpsIngress).acknowledge({
+      id: "AwsSolutions-EC23",
+      reason:
+        "The HTTPS listener port 443 of the internet-facing load balancer, created only when a certificate ARN is given, must accept 0.0.0.0/0 to serve the public site.",
     });
 
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, "LoadBalancer", {

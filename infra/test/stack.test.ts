@@ -174,9 +174,13 @@ describe("network exposure", () => {
         rules.push([id, rule]);
       }
     }
+    const conditional: string[] = [];
     for (const [, ingress] of resourcesOfType("AWS::EC2::SecurityGroupIngress")) {
       const group = ingressGroup(ingress);
       rules.push([group, ingress.Properties!]);
+      if (ingress.Condition) {
+        conditional.push(`${group}:${ingress.Properties!.FromPort}:${ingress.Condition}`);
+      }
     }
     for (const [group, rule] of rules) {
       assert.ok(
@@ -188,6 +192,8 @@ describe("network exposure", () => {
       }
     }
     assert.deepEqual(open.sort(), [`${lb}:443`, `${lb}:80`]);
+    // 443 only exists with a certificate.
+    assert.deepEqual(conditional, [`${lb}:443:HttpsEnabled`]);
   });
 
   test("the fleet accepts only port 80 from the load balancer", () => {
