@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
@@ -232,6 +232,28 @@ describe("local stack with the real web", { timeout: 120_000 }, () => {
     assert.ok((statuses.get(200) ?? 0) > 20);
     const pidsAfter = stack.fleet.instances().map((i) => i.pid);
     for (let i = 0; i < pidsBefore.length; i += 1) assert.notEqual(pidsAfter[i], pidsBefore[i]);
+  });
+
+  test("with the Redis key ring a form served by one instance posts to the other", async (t) => {
+    const redisUrl = "redis://127.0.0.1:6379";
+    const reachable = await new Promise<boolean>((resolve) => {
+      const socket = createConnection(6379, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (!reachable) {
+      if (process.env.CI === "true") assert.fail("Redis is not running on 127.0.0.1:6379 under CI");
+      t.skip("skipped: no Redis on 127.0.0.1:6379");
+      return;
+    }
+    const stack = await stackFor(t, { keyring: "redis", redisUrl });
+    const client = new SiteClient(stack.url);
+    const created = await client.createUser("Mary", "Jackson");
+    assert.notEqual(created.formServedBy, created.postServedBy, "round robin alternates");
+    assert.equal(created.status, 303, created.body);
   });
 
   test("users survive a restart of the stack with a state directory", async (t) => {
