@@ -37,52 +37,75 @@ export function formatInstanceLine(line: string): string {
   return parts.filter((p) => p !== "").join(" ");
 }
 
+/** Options of {@link createInstanceLogFormatter}. */
+export interface InstanceLogFormatterOptions {
+  /** Hide requests to this path (the load balancer's health checks). Default true. */
+  readonly hideHealthChecks?: boolean;
+  /** Default "/health". */
+  readonly healthCheckPath?: string;
+}
+
+/** Requests seen but not completed are forgotten past this many (a crash mid-request). */
+const MAX_PENDING = 1000;
+
 /**
- * Drops the request log lines of load-balancer health checks (one "incoming" and one
- * "completed" per instance every interval): they would drown everything else in the terminal.
- * Stateful: remembers the request ids of health checks until their completion line.
+ * Per instance, turns Fastify's two lines per request ("incoming request", "request completed")
+ * into one access-log line written when the request completes — `GET /users 200 4.1ms` — and
+ * drops the load balancer's health checks (two lines per instance per second would drown the
+ * rest). Every other line goes through {@link formatInstanceLine}. Returns undefined to drop.
  */
-export function createHealthCheckFilter(path = "/health"): (line: string) => boolean {
-  const pending = new Set<string>();
+export function createInstanceLogFormatter(
+  options: InstanceLogFormatterOptions = {},
+): (line: string) => string | undefined {
+  const hideHealth = options.hideHealthChecks ?? true;
+  const healthPath = options.healthCheckPath ?? "/health";
+  const pending = new Map<string, { method: string; url: string }>();
   return (line) => {
-    if (!line.startsWith("{")) return true;
-    // Most lines are neither a health check nor the end of one: skip parsing them.
-    if (pending.size === 0 && !line.includes(path)) return true;
-    let entry: { reqId?: unknown; req?: { url?: unknown } };
+    if (!line.startsWith("{")) return line;
+    let entry: Record<string, unknown>;
     try {
-      entry = JSON.parse(line) as typeof entry;
+      entry = JSON.parse(line) as Record<string, unknown>;
     } catch {
-      return true;
+      return line;
     }
-    const id = typeof entry.reqId === "string" ? entry.reqId : undefined;
-    if (entry.req?.url === path) {
-      if (id) pending.add(id);
-      return false;
+    const reqId = typeof entry.reqId === "string" ? entry.reqId : undefined;
+    const req = entry.req as { method?: unknown; url?: unknown } | undefined;
+    if (reqId && entry.msg === "incoming request" && req) {
+      if (pending.size >= MAX_PENDING) {
+        const oldest = pending.keys().next().value;
+        if (oldest !== undefined) pending.delete(oldest);
+      }
+      pending.set(reqId, { method: String(req.method), url: String(req.url) });
+      return undefined;
     }
-    if (id && pending.has(id)) {
-      pending.delete(id);
-      return false;
+    const started = reqId ? pending.get(reqId) : undefined;
+    if (reqId && started && entry.msg === "request completed") {
+      pending.delete(reqId);
+      if (hideHealth && started.url === healthPath) return undefined;
+      const { msg: _completed, ...rest } = entry;
+      return formatInstanceLine(
+        JSON.stringify({ ...rest, msg: "", req: { method: started.method, url: started.url } }),
+      );
     }
-    return true;
+    return formatInstanceLine(line);
   };
 }
 
 /** Options of {@link pipeInstanceLog}. */
-export interface PipeInstanceLogOptions {
+export interface PipeInstanceLogOptions extends InstanceLogFormatterOptions {
   /** Shown as "[prefix] " before each line. Required. */
   readonly prefix: string;
   /** Receives each finished line. Required. */
   readonly write: (line: string) => void;
-  /** Hide the request logs of GET /health. Default true. */
-  readonly hideHealthChecks?: boolean;
 }
 
 /** Writes each line of `stream` as "[prefix] formatted line". */
 export function pipeInstanceLog(stream: Readable, options: PipeInstanceLogOptions): void {
-  const keep = options.hideHealthChecks === false ? () => true : createHealthCheckFilter();
+  const format = createInstanceLogFormatter(options);
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   lines.on("line", (line) => {
-    if (line.trim() === "" || !keep(line)) return;
-    options.write(`[${options.prefix}] ${formatInstanceLine(line)}\n`);
+    if (line.trim() === "") return;
+    const formatted = format(line);
+    if (formatted !== undefined) options.write(`[${options.prefix}] ${formatted}\n`);
   });
 }

@@ -3,7 +3,7 @@ import { PassThrough } from "node:stream";
 import { describe, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import {
-  createHealthCheckFilter,
+  createInstanceLogFormatter,
   formatInstanceLine,
   pipeInstanceLog,
 } from "../src/instance-log.js";
@@ -37,18 +37,90 @@ describe("instance logs", () => {
     assert.equal(formatInstanceLine("{not json"), "{not json");
   });
 
-  test("hides health-check requests and their completion lines, nothing else", () => {
-    const keep = createHealthCheckFilter();
+  test("joins each request's two lines into one access line and hides health checks", () => {
+    const format = createInstanceLogFormatter();
+    const time = Date.UTC(2026, 10, 26, 14, 5, 6, 0);
     const lines = [
-      line({ msg: "incoming request", reqId: "r1", req: { url: "/health" } }),
-      line({ msg: "incoming request", reqId: "r2", req: { url: "/users" } }),
-      line({ msg: "request completed", reqId: "r1", res: { statusCode: 200 } }),
-      line({ msg: "request completed", reqId: "r2", res: { statusCode: 200 } }),
-      line({ msg: "incoming request", reqId: "r3", req: { url: "/health/ready" } }),
+      line({
+        level: 30,
+        time,
+        msg: "incoming request",
+        reqId: "r1",
+        req: { method: "GET", url: "/health" },
+      }),
+      line({
+        level: 30,
+        time,
+        msg: "incoming request",
+        reqId: "r2",
+        req: { method: "POST", url: "/users" },
+      }),
+      line({ level: 40, time, msg: "anti-forgery rejection: missing-session", reqId: "r2" }),
+      line({
+        level: 30,
+        time,
+        msg: "request completed",
+        reqId: "r1",
+        res: { statusCode: 200 },
+        responseTime: 1,
+      }),
+      line({
+        level: 30,
+        time,
+        msg: "request completed",
+        reqId: "r2",
+        res: { statusCode: 403 },
+        responseTime: 5.78,
+      }),
+      line({
+        level: 30,
+        time,
+        msg: "incoming request",
+        reqId: "r3",
+        req: { method: "GET", url: "/health/ready" },
+      }),
+      line({
+        level: 30,
+        time,
+        msg: "request completed",
+        reqId: "r3",
+        res: { statusCode: 503 },
+        responseTime: 2,
+      }),
     ];
     assert.deepEqual(
-      lines.filter(keep).map((l) => JSON.parse(l).reqId),
-      ["r2", "r2", "r3"],
+      lines.map(format).filter((l) => l !== undefined),
+      [
+        "14:05:06.000 WARN anti-forgery rejection: missing-session",
+        "14:05:06.000 INFO POST /users 403 5.8ms",
+        "14:05:06.000 INFO GET /health/ready 503 2.0ms",
+      ],
+    );
+  });
+
+  test("shows health checks when asked to", () => {
+    const format = createInstanceLogFormatter({ hideHealthChecks: false });
+    format(
+      line({
+        level: 30,
+        time: 0,
+        msg: "incoming request",
+        reqId: "r1",
+        req: { method: "GET", url: "/health" },
+      }),
+    );
+    assert.equal(
+      format(
+        line({
+          level: 30,
+          time: 0,
+          msg: "request completed",
+          reqId: "r1",
+          res: { statusCode: 200 },
+          responseTime: 1,
+        }),
+      ),
+      "00:00:00.000 INFO GET /health 200 1.0ms",
     );
   });
 
