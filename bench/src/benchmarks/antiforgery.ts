@@ -4,10 +4,21 @@ import { createKeyStore, KeyRing } from "../../../web/src/keyring/index.js";
 import type { Benchmark } from "../context.js";
 import type { BenchRow } from "../report.js";
 
-/** Calls `op` in batches until `seconds` pass; resolves operations per second. */
-async function opsPerSecond(seconds: number, op: (i: number) => unknown): Promise<number> {
+interface Rate {
+  /** Operations per second of wall-clock time. */
+  readonly wall: number;
+  /**
+   * Operations per second of this process's CPU time: what one core does, whatever else the
+   * machine is running (on a shared machine the wall-clock figure also counts time descheduled).
+   */
+  readonly cpu: number;
+}
+
+/** Calls `op` in batches until `seconds` pass. */
+async function opsPerSecond(seconds: number, op: (i: number) => unknown): Promise<Rate> {
   const batch = 1000;
   let done = 0;
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   const end = started + seconds * 1000;
   while (performance.now() < end) {
@@ -17,7 +28,14 @@ async function opsPerSecond(seconds: number, op: (i: number) => unknown): Promis
     }
     done += batch;
   }
-  return done / ((performance.now() - started) / 1000);
+  const wallS = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu0);
+  const cpuS = (used.user + used.system) / 1e6;
+  return { wall: done / wallS, cpu: done / Math.max(cpuS, 1e-9) };
+}
+
+function rateNote(rate: Rate): string {
+  return `per CPU-second; ${Math.round(rate.wall).toLocaleString("en-US")} ops/s wall-clock`;
 }
 
 /**
@@ -49,22 +67,25 @@ export const antiforgery: Benchmark = async (ctx) => {
       {
         id: "af.issue",
         name: "anti-forgery token issue (in-process)",
-        value: issue,
+        value: issue.cpu,
         unit: "ops/s",
+        note: rateNote(issue),
       },
       {
         id: "af.verify",
         name: "anti-forgery token verify (in-process)",
-        value: verified,
+        value: verified.cpu,
         unit: "ops/s",
         target: "≥ 100,000",
-        met: verified >= 100_000,
+        met: verified.cpu >= 100_000,
+        note: `${rateNote(verified)}; two HMAC-SHA256 per token (signature and session binding)`,
       },
       {
         id: "keyring.find",
         name: "key-ring lookup by key id (cached)",
-        value: lookup,
+        value: lookup.cpu,
         unit: "ops/s",
+        note: rateNote(lookup),
       },
     ];
     return rows;
