@@ -5,11 +5,11 @@ import { LB_DEFAULTS, startCluster } from "./support/cluster.js";
 import { describeFailures, missingWrites, Traffic } from "./support/traffic.js";
 
 // Failures to turn unhealthy × interval, plus one probe timeout: the longest a dead target can
-// still be picked. 300 ms of slack for timers on a busy machine.
+// still be picked. Half an interval of slack for timers on a busy machine.
 const EJECTION_WINDOW_MS =
   LB_DEFAULTS.unhealthyThreshold * LB_DEFAULTS.healthCheckIntervalMs +
   LB_DEFAULTS.healthCheckTimeoutMs +
-  300;
+  LB_DEFAULTS.healthCheckIntervalMs / 2;
 
 test("an instance SIGKILLed under load is ejected within the health-check window and loses no acknowledged write", {
   timeout: 90_000,
