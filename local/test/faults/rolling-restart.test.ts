@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import { startLocalStack } from "../../src/local-stack.js";
 import { startCluster } from "./support/cluster.js";
 import { describeFailures, missingWrites, Traffic } from "./support/traffic.js";
 
@@ -34,4 +35,31 @@ test("a rolling restart of every instance under load fails no request and loses 
   for (const i of cluster.instances) assert.ok(servers.has(i.id), `${i.id} never served`);
   const missing = missingWrites(traffic.acknowledged, await cluster.dynamo.scanUsers());
   assert.deepEqual(missing, [], "acknowledged writes missing from the table");
+});
+
+test("the local stack's own rolling restart (npm start's code path) fails no request under load", {
+  timeout: 120_000,
+}, async (t) => {
+  const stack = await startLocalStack({
+    instances: 2,
+    port: 0,
+    instancePort: 0,
+    inMemory: true,
+    loadBalancer: { healthCheckIntervalMs: 500, deregistrationDelayMs: 10_000 },
+    webEnv: { LOG_LEVEL: "warn" },
+  });
+  t.after(() => stack.stop());
+  const traffic = await Traffic.start({ url: stack.url, tag: `stack-roll-${Date.now()}` });
+  t.after(() => traffic.stop());
+  await delay(1000);
+  await stack.rollingRestart();
+  await delay(1000);
+  await traffic.stop();
+
+  const failures = traffic.failures();
+  t.diagnostic(
+    `${traffic.count()} requests (${traffic.acknowledged.size} acknowledged writes) across startLocalStack().rollingRestart(); failures: ${describeFailures(failures)}`,
+  );
+  assert.equal(failures.length, 0, `failed requests: ${describeFailures(failures)}`);
+  assert.ok(traffic.acknowledged.size > 0);
 });
