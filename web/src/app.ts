@@ -1,15 +1,16 @@
 import { resolve } from "node:path";
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
-import helmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import { antiforgeryPlugin } from "./antiforgery/plugin.js";
+import { clientErrorPage } from "./client-error-page.js";
 import type { Config } from "./config.js";
 import { installErrorHandling } from "./errors.js";
 import { homeRoutes } from "./home/routes.js";
 import type { KeyRing } from "./keyring/index.js";
+import { securityHeaders } from "./security-headers.js";
 import type { UsersRepository } from "./users/repository.js";
 import { usersRoutes } from "./users/routes.js";
 import { html } from "./views/html.js";
@@ -54,6 +55,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     // Slow or stalled clients must not hold a connection for ever.
     requestTimeout: 30_000,
+    // Requests Node's parser refuses (headers over 16 KB, control characters) get a page too.
+    clientErrorHandler: clientErrorPage(deps.instanceId),
     // A malformed %-escape (400) or an overlong id (414) is refused before routing, where no hook
     // or reply decorator runs: answer with a page like every other 4xx, not Fastify's JSON.
     frameworkErrors: (error, request, reply) => {
@@ -75,28 +78,33 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     },
   }) as unknown as FastifyInstance;
 
-  app.addHook("onRequest", async (_request, reply) => {
-    reply.header("x-served-by", deps.instanceId);
+  const headers = [
+    ...securityHeaders({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'none'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", "data:"],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'none'"],
+          objectSrc: ["'none'"],
+        },
+      },
+      referrerPolicy: { policy: "same-origin" },
+    }),
+    ["x-served-by", deps.instanceId],
+  ] as const;
+  // One synchronous hook for every fixed header (see security-headers.ts for why not @fastify/helmet).
+  app.addHook("onRequest", (_request, reply, done) => {
+    for (const [name, value] of headers) reply.header(name, value);
+    done();
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'none'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", "data:"],
-        fontSrc: ["'self'"],
-        connectSrc: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        objectSrc: ["'none'"],
-      },
-    },
-    referrerPolicy: { policy: "same-origin" },
-  });
   await app.register(cookie);
   // Only HTML forms are accepted: anything else gets a 415 page instead of being half-parsed.
   app.removeAllContentTypeParsers();

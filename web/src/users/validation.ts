@@ -23,6 +23,15 @@ export interface ValidationResult {
 const FORBIDDEN =
   /[\p{Cc}]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
 
+// Format characters that change how the text around them is shown: bidi overrides, embeddings
+// and isolates (U+202E turns "resu" into "user" on screen), and invisible ones (zero-width
+// space, soft hyphen, word joiner, BOM). ZWJ and ZWNJ stay allowed: scripts and emoji need them.
+const INVISIBLE_OR_REORDERING =
+  /[\u00AD\u061C\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/u;
+
+// A name must show something: a letter, digit, mark or symbol (emoji included).
+const VISIBLE = /[\p{L}\p{N}\p{M}\p{S}\p{P}]/u;
+
 function validateName(
   raw: unknown,
   label: string,
@@ -39,6 +48,14 @@ function validateName(
   if (FORBIDDEN.test(value)) {
     return { value, entered, error: `${label} must not contain control characters.` };
   }
+  if (INVISIBLE_OR_REORDERING.test(value)) {
+    return {
+      value,
+      entered,
+      error: `${label} must not contain invisible or text-direction characters.`,
+    };
+  }
+  if (!VISIBLE.test(value)) return { value, entered, error: `${label} is required.` };
   const length = [...value].length;
   if (length > NAME_MAX_LENGTH) {
     return {

@@ -1,0 +1,50 @@
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import { html } from "./views/html.js";
+import { page } from "./views/layout.js";
+
+type ConnectionError = Error & { readonly code?: string };
+
+const EXPLANATIONS: Readonly<Record<number, string>> = {
+  408: "The request took too long to arrive, so it was not read.",
+  431: "The request's headers are larger than 16 KB (often too many or too large cookies), so it was not read.",
+  400: "The request was malformed (for example a control character in a header), so it was not read.",
+};
+
+/**
+ * Fastify's `clientErrorHandler`: requests Node's HTTP parser refuses never reach Fastify's
+ * routing or hooks, and Fastify's default answers them with JSON. This answers with the same
+ * kind of page as every other 4xx, `x-served-by` included, then closes the connection.
+ */
+export function clientErrorPage(
+  instanceId: string,
+): (error: ConnectionError, socket: Socket) => void {
+  return (error, socket) => {
+    // A reset connection has nobody left to answer.
+    if (error.code === "ECONNRESET" || socket.destroyed) return;
+    const status =
+      error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? 408
+        : error.code === "HPE_HEADER_OVERFLOW"
+          ? 431
+          : 400;
+    const body = page({
+      title: STATUS_CODES[status] ?? "Bad request",
+      instanceId,
+      body: html`<h1>That request could not be used</h1>
+<p>${EXPLANATIONS[status]} Nothing was saved.</p>
+<p><a href="/users">Go to the users list</a></p>`,
+    });
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+          "content-type: text/html; charset=utf-8\r\n" +
+          `content-length: ${Buffer.byteLength(body)}\r\n` +
+          `x-served-by: ${instanceId}\r\n` +
+          "cache-control: no-store\r\nconnection: close\r\n\r\n" +
+          body,
+      );
+    }
+    socket.destroy(error);
+  };
+}
