@@ -68,10 +68,12 @@ export function installErrorHandling(app: FastifyInstance, options: ErrorHandlin
       return reply.render({
         status: 403,
         title: "Form expired",
-        body: html`<h1>This form expired or did not come from this site</h1>
+        body: html`<h1>Your form was not accepted</h1>
 <p class="lead">This form expired or did not come from this site — reload and try again.</p>
 <p>Nothing was saved. This happens when a form is sent from another site, or when the page was open
-for a long time; if it happens every time, the instances do not share their signing keys.</p>
+for a long time. If it happens on every other submit, the instances behind the load balancer do
+not share their signing keys (the original system's bug; <code>npm start -- --keyring memory</code>
+shows it on purpose).</p>
 <p><a class="button" href="/users">Back to the users list</a></p>`,
       });
     }
