@@ -40,10 +40,19 @@ export interface RehearseBuildResult {
 
 const buildShimDir = resolve(import.meta.dirname, "bin-build");
 
+/**
+ * The npm the shim hands every command but `ci` to. A rehearsal running inside another one's
+ * build (its tests do) finds the outer shim first on PATH; taking that would make the shim exec
+ * itself forever, so the outer rehearsal's answer is reused and any other shim skipped.
+ */
 function realNpm(): string {
+  const inherited = process.env.REHEARSE_REAL_NPM;
+  if (inherited && existsSync(inherited)) return inherited;
   for (const dir of (process.env.PATH ?? "").split(":")) {
     const candidate = join(dir, "npm");
-    if (dir !== "" && resolve(dir) !== buildShimDir && existsSync(candidate)) return candidate;
+    if (dir === "" || resolve(dir) === buildShimDir || !existsSync(candidate)) continue;
+    if (readFileSync(candidate, "utf8").includes("REHEARSE_REAL_NPM")) continue;
+    return candidate;
   }
   return "npm";
 }
