@@ -1,12 +1,4 @@
-import {
-  Aws,
-  CfnCondition,
-  CfnMapping,
-  Duration,
-  Fn,
-  type ICfnConditionExpression,
-  RemovalPolicy,
-} from "aws-cdk-lib";
+import { Aws, CfnCondition, CfnMapping, Duration, Fn, RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { RegionInfo } from "aws-cdk-lib/region-info";
@@ -40,28 +32,28 @@ export class LogBucket extends Construct {
   /**
    * Lets Elastic Load Balancing write access logs under `<prefix>/`. The writer depends on the
    * region, which this environment-agnostic template only learns at deploy time: regions opened
-   * before August 2022 deliver from a regional ELB account (table from the CDK's region facts),
-   * newer ones from the `logdelivery.elasticloadbalancing.amazonaws.com` service principal. Both
-   * statements are present; in newer regions the account statement names the stack's own account
-   * (which IAM already governs) instead.
+   * before August 2022 deliver from a regional ELB account, newer ones from the
+   * `logdelivery.elasticloadbalancing.amazonaws.com` service principal. Both statements are
+   * present; in newer regions the account statement names the stack's own account (which IAM
+   * already governs) instead.
+   *
+   * The mapping covers every region the CDK's region facts know (47 in aws-cdk-lib 2.276), "none"
+   * for the newer ones, because CloudFormation resolves Fn::FindInMap even in the Fn::If branch
+   * it does not take. A region opened after that list needs the template regenerated with a newer
+   * aws-cdk-lib (the stack then fails at once with "Unable to get mapping").
    */
   public allowLoadBalancerLogs(prefix: string): void {
     const regions = RegionInfo.regions
-      .filter((r) => r.elbv2Account !== undefined)
-      .map((r) => [r.name, r.elbv2Account!] as const)
+      .map((r) => [r.name, r.elbv2Account ?? "none"] as const)
       .sort(([a], [b]) => a.localeCompare(b));
     const accounts = new CfnMapping(this, "ElbAccounts", {
       mapping: Object.fromEntries(regions.map(([name, account]) => [name, { account }])),
     });
-    // Fn::Or takes at most 10 conditions: OR groups of 10, then OR the groups.
-    const groups: ICfnConditionExpression[] = [];
-    for (let i = 0; i < regions.length; i += 10) {
-      const equals = regions.slice(i, i + 10).map(([name]) => Fn.conditionEquals(Aws.REGION, name));
-      groups.push(equals.length === 1 ? equals[0]! : Fn.conditionOr(...equals));
-    }
+    const elbAccount = accounts.findInMap(Aws.REGION, "account");
     const legacy = new CfnCondition(this, "LegacyElbRegion", {
-      expression: Fn.conditionOr(...groups),
+      expression: Fn.conditionNot(Fn.conditionEquals(elbAccount, "none")),
     });
+    const account = Fn.conditionIf(legacy.logicalId, elbAccount, Aws.ACCOUNT_ID).toString();
 
     const objects = this.bucket.arnForObjects(`${prefix}/AWSLogs/${Aws.ACCOUNT_ID}/*`);
     this.bucket.addToResourcePolicy(
@@ -76,19 +68,7 @@ export class LogBucket extends Construct {
       new iam.PolicyStatement({
         sid: "ElbLogDeliveryAccount",
         principals: [
-          new iam.ArnPrincipal(
-            Fn.conditionIf(
-              legacy.logicalId,
-              Fn.join("", [
-                "arn:",
-                Aws.PARTITION,
-                ":iam::",
-                accounts.findInMap(Aws.REGION, "account"),
-                ":root",
-              ]),
-              Fn.join("", ["arn:", Aws.PARTITION, ":iam::", Aws.ACCOUNT_ID, ":root"]),
-            ).toString(),
-          ),
+          new iam.ArnPrincipal(Fn.join("", ["arn:", Aws.PARTITION, ":iam::", account, ":root"])),
         ],
         actions: ["s3:PutObject"],
         resources: [objects],

@@ -347,6 +347,34 @@ describe("load balancer", () => {
     });
   });
 
+  test("access-log delivery works in old and new regions alike", () => {
+    const [mappingId, mapping] = Object.entries(
+      (json as unknown as { Mappings: Record<string, Record<string, { account: string }>> })
+        .Mappings,
+    )[0]!;
+    assert.equal(mapping["us-east-1"]!.account, "127311923021", "pre-2022 region: ELB account");
+    assert.equal(mapping["eu-west-3"]!.account, "009996457667");
+    // Post-2022 regions are present (FindInMap is resolved even in an untaken Fn::If branch).
+    for (const region of ["il-central-1", "ca-west-1", "mx-central-1", "ap-southeast-4"]) {
+      assert.equal(mapping[region]?.account, "none", region);
+    }
+    const [, policy] = resourcesOfType("AWS::S3::BucketPolicy").find(([id]) =>
+      id.startsWith("AccessLogs"),
+    )!;
+    const statements = (
+      policy.Properties!.PolicyDocument as { Statement: Array<Record<string, unknown>> }
+    ).Statement;
+    const service = statements.find((st) => st.Sid === "ElbLogDeliveryService")!;
+    assert.deepEqual(service.Principal, {
+      Service: "logdelivery.elasticloadbalancing.amazonaws.com",
+    });
+    const account = JSON.stringify(
+      statements.find((st) => st.Sid === "ElbLogDeliveryAccount")!.Principal,
+    );
+    assert.ok(account.includes(`"Fn::FindInMap":["${mappingId}",{"Ref":"AWS::Region"},"account"]`));
+    assert.ok(account.includes('{"Ref":"AWS::AccountId"}'), "own account in newer regions");
+  });
+
   test("HTTPS only with a certificate, and then port 80 redirects", () => {
     const listeners = resourcesOfType("AWS::ElasticLoadBalancingV2::Listener");
     const https = listeners.find(([, l]) => l.Properties!.Port === 443)!;
