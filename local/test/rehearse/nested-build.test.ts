@@ -16,7 +16,10 @@ test("a rehearsal build started inside another rehearsal's build (its tests do) 
     join(repoRoot, "local", "src", "rehearse", "bin-build", "npm"),
     join(outerShims, "npm"),
   );
-  const env = { ...process.env, PATH: `${outerShims}:${process.env.PATH ?? ""}` };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${outerShims}:${process.env.PATH ?? ""}`,
+  };
   delete env.REHEARSE_REAL_NPM;
   const script = `
       const { rehearseBuild } = await import(${JSON.stringify(join(repoRoot, "local", "src", "rehearse", "rehearse-build.ts"))});
