@@ -331,3 +331,20 @@ describe("users", () => {
     assert.equal(seen.size, 12, "every user appears exactly once across pages");
   });
 });
+
+describe("home page under the memory key ring", () => {
+  test("warns that cross-instance posts will be rejected instead of promising they work", async (t) => {
+    const memory = await startTestApp({ KEYRING_STORE: "memory" });
+    t.after(() => memory.close());
+    const res = await memory.app.inject({ url: "/" });
+    assert.match(res.body, /keeps its signing keys in its own memory/);
+    assert.doesNotMatch(res.body, /Forms still work across instances/);
+  });
+
+  test("with a shared store the page says forms work across instances", async (t) => {
+    const file = await startTestApp({ KEYRING_STORE: "file" });
+    t.after(() => file.close());
+    const res = await file.app.inject({ url: "/" });
+    assert.match(res.body, /Forms still work across instances/);
+  });
+});

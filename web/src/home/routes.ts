@@ -49,9 +49,15 @@ export async function homeRoutes(app: FastifyInstance, options: HomeRoutesOption
   <dt>Your address</dt><dd><code data-testid="client-ip">${request.ip}</code></dd>
   <dt>Key ring store</dt><dd><code>${options.keyStoreKind}</code></dd>
 </dl>
-<p>Reload to see the load balancer at work: each request may be answered by a different instance.
-Forms still work across instances because every instance signs and checks anti-forgery tokens with
-the same shared key ring.</p>
+<p>Reload to see the load balancer at work: each request may be answered by a different instance.</p>
+${
+  options.keyStoreKind === "memory"
+    ? html`<p class="warning" role="note">This instance keeps its signing keys in its own memory, as the
+original system did before it shared them. A form served by one instance and posted to another is
+rejected as expired: the other instance has never seen the key that signed it.</p>`
+    : html`<p>Forms still work across instances because every instance signs and checks anti-forgery
+tokens with the same shared key ring (<code>${options.keyStoreKind}</code> store).</p>`
+}
 <p><a class="button" href="/users">Manage users</a></p>`,
     }),
   );
