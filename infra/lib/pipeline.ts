@@ -73,7 +73,7 @@ export class Pipeline extends Construct {
     Validations.of(this.project).acknowledge({
       id: "AwsSolutions-CB4",
       reason:
-        "Build outputs (the bundle and test reports) land in the artifact bucket under SSE-S3; a customer-managed KMS key for the project would also have to be granted to every instance role that downloads revisions, for no reader the bucket policy does not already exclude.",
+        "Build outputs (the bundle and test reports) land in the artifact bucket under SSE-S3, private and TLS-only; a customer-managed KMS key would also have to be granted to every instance role that downloads revisions, and would keep out no reader that the bucket policy and public-access block do not already stop.",
     });
 
     const pipelineRole = new iam.Role(this, "PipelineRole", {

@@ -518,6 +518,24 @@ describe("IAM", () => {
     assert.deepEqual(wildcard, []);
   });
 
+  test("every role is assumable only by its service or by the pipeline's role", () => {
+    const [pipelineRoleId] = resourcesOfType("AWS::IAM::Role").find(([id]) =>
+      id.startsWith("DeliveryPipelineRole"),
+    )!;
+    for (const [id, role] of resourcesOfType("AWS::IAM::Role")) {
+      const doc = role.Properties!.AssumeRolePolicyDocument as {
+        Statement: Array<{ Principal: Record<string, unknown> }>;
+      };
+      for (const { Principal } of doc.Statement) {
+        const ok =
+          typeof Principal.Service === "string" ||
+          JSON.stringify(Principal.AWS) ===
+            JSON.stringify({ "Fn::GetAtt": [pipelineRoleId, "Arn"] });
+        assert.ok(ok, `${id} trusts ${JSON.stringify(Principal)}`);
+      }
+    }
+  });
+
   test("AWS managed policies are exactly the two acknowledged ones", () => {
     // Both carry Resource "*" inside AWS's document, acknowledged beside their roles:
     //  - AmazonSSMManagedInstanceCore: Session Manager instead of SSH (fleet.ts)
