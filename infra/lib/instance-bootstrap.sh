@@ -7,7 +7,8 @@
 #
 # Output goes to /var/log/cloud-init-output.log, which the CloudWatch agent ships to
 # <FL_LOG_PREFIX>/system once it runs.
-set -euo pipefail
+# -E: the ERR trap (failure signal) also fires for errors inside functions.
+set -Eeuo pipefail
 
 log() { printf '%s [bootstrap] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -83,5 +83,26 @@ describe("instance bootstrap script", () => {
     const envBlock = BOOTSTRAP_SCRIPT.split('cat >"$env_tmp" <<EOF\n')[1]!.split("\nEOF\n")[0]!;
     const written = envBlock.split("\n").map((line) => line.split("=")[0]);
     assert.deepEqual([...written].sort(), [...keys].sort());
+  });
+
+  test("stops at the first failure, says where, and exits non-zero", () => {
+    // Only the failing path can run here: dnf is a stub that fails, so the script stops at its
+    // first step, before touching the machine. sleep is stubbed to skip the retry back-off.
+    const bin = join(dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, "dnf"), "#!/bin/sh\necho 'dnf: no network' >&2\nexit 1\n", {
+      mode: 0o755,
+    });
+    writeFileSync(join(bin, "sleep"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const file = join(dir, "failing.sh");
+    writeFileSync(file, rendered());
+    const result = spawnSync("bash", [file], {
+      encoding: "utf8",
+      env: { PATH: `${bin}:/usr/bin:/bin` },
+    });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /attempt 5 of 'dnf install -y nodejs22/);
+    assert.match(result.stderr, /\[bootstrap\] FAILED at line \d+ \(exit 1\)/);
+    assert.doesNotMatch(result.stderr, /app user, directories/);
   });
 });
