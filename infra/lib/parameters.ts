@@ -232,7 +232,7 @@ export class StackParameters {
       default: "public",
       allowedValues: ["public", "private"],
       description:
-        "public: instances get public addresses (no NAT cost, no inbound rule but the ALB's). private: instances behind one NAT gateway (about 33 USD/month more).",
+        "public: instances get public addresses (no NAT cost, no inbound rule but the ALB's). private: instances behind one NAT gateway (about 37 USD/month more in us-east-1).",
     });
     this.certificateArn = new CfnParameter(stack, "CertificateArn", {
       type: "String",
