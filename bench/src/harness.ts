@@ -68,47 +68,50 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const keyringDir = mkdtempSync(join(tmpdir(), "fleetline-bench-keys-"));
   const bundleDir = mkdtempSync(join(tmpdir(), "fleetline-bench-bundle-"));
   const runtime = options.runtime ?? (existsSync(BUNDLE_SCRIPT) ? "bundle" : "tsx");
-  let bundlePath: string | undefined;
-  if (runtime === "bundle") {
-    log("building the esbuild bundle (deploy/bundle.ts)…");
-    const { bundle } = await import("../../deploy/bundle.js");
-    const built = await bundle({ outDir: bundleDir });
-    bundlePath = join(built.outDir, "app", "dist", "server.mjs");
-  }
-  const dynalite = await startDynaliteProcess();
   try {
-    const web = await startWebInstance({
-      instanceId: "bench-1",
-      dynamodbEndpoint: dynalite.endpoint,
-      keyringDir,
-      ...(bundlePath ? { bundlePath } : {}),
-    });
+    let bundlePath: string | undefined;
+    if (runtime === "bundle") {
+      log("building the esbuild bundle (deploy/bundle.ts)…");
+      const { bundle } = await import("../../deploy/bundle.js");
+      const built = await bundle({ outDir: bundleDir });
+      bundlePath = join(built.outDir, "app", "dist", "server.mjs");
+    }
+    const dynalite = await startDynaliteProcess();
     try {
-      // One request so the idle figure includes what serving a page loads.
-      await (await fetch(`${web.url}/`)).arrayBuffer();
-      const ctx: BenchContext = {
-        ...settings,
+      const web = await startWebInstance({
+        instanceId: "bench-1",
         dynamodbEndpoint: dynalite.endpoint,
         keyringDir,
-        bundlePath,
-        web,
-        rows,
-      };
-      for (const [label, benchmark] of BENCHMARKS) {
-        log(`running ${label}…`);
-        try {
-          for (const row of await benchmark(ctx)) rows.set(row.id, row);
-        } catch (error) {
-          const why = error instanceof Error ? error.message : String(error);
-          errors.push(`${label}: ${why}`);
-          log(`${label} failed: ${why}`);
+        ...(bundlePath ? { bundlePath } : {}),
+      });
+      try {
+        // One request so the idle figure includes what serving a page loads.
+        await (await fetch(`${web.url}/`)).arrayBuffer();
+        const ctx: BenchContext = {
+          ...settings,
+          dynamodbEndpoint: dynalite.endpoint,
+          keyringDir,
+          bundlePath,
+          web,
+          rows,
+        };
+        for (const [label, benchmark] of BENCHMARKS) {
+          log(`running ${label}…`);
+          try {
+            for (const row of await benchmark(ctx)) rows.set(row.id, row);
+          } catch (error) {
+            const why = error instanceof Error ? error.message : String(error);
+            errors.push(`${label}: ${why}`);
+            log(`${label} failed: ${why}`);
+          }
         }
+      } finally {
+        await web.stop();
       }
     } finally {
-      await web.stop();
+      await dynalite.stop();
     }
   } finally {
-    await dynalite.stop();
     rmSync(keyringDir, { recursive: true, force: true });
     rmSync(bundleDir, { recursive: true, force: true });
   }

@@ -29,7 +29,19 @@ export interface RunningProcess {
   stop(): Promise<number | null>;
 }
 
+/** Every child still running, so none outlives the bench when it is interrupted. */
+const running = new Set<ChildProcess>();
+
+/** SIGKILLs every child still running; synchronous, so it also works from an "exit" handler. */
+export function killAllChildren(): void {
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
+}
+process.once("exit", killAllChildren);
+
 function track(child: ChildProcess): RunningProcess {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   const lines: string[] = [];
   const onData = (chunk: Buffer) => {
     for (const line of chunk.toString("utf8").split("\n")) if (line) lines.push(line);

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runBench } from "./harness.js";
-import { REPO_ROOT } from "./processes.js";
+import { killAllChildren, REPO_ROOT } from "./processes.js";
 import { formatNotes, formatTable } from "./report.js";
 
 const { values } = parseArgs({
@@ -25,6 +25,14 @@ function positive(name: string, raw: string, allowZero = false): number {
     process.exit(2);
   }
   return n;
+}
+
+// Ctrl-C mid-run: take the servers down with us rather than leave them holding ports.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    killAllChildren();
+    process.exit(130);
+  });
 }
 
 const report = await runBench({
