@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { LB_DEFAULTS, startCluster } from "./support/cluster.js";
+import { startLocalStack } from "../../src/local-stack.js";
+import { LB_DEFAULTS, scanUsers, startCluster } from "./support/cluster.js";
 import { describeFailures, missingWrites, Traffic } from "./support/traffic.js";
 
 // Failures to turn unhealthy × interval, plus one probe timeout: the longest a dead target can
@@ -50,4 +51,56 @@ test("an instance SIGKILLed under load is ejected within the health-check window
   assert.ok(traffic.acknowledged.size > 0, "no write was acknowledged at all");
   const missing = missingWrites(traffic.acknowledged, await cluster.dynamo.scanUsers());
   assert.deepEqual(missing, [], "acknowledged writes missing from the table");
+});
+
+test("in the local stack a SIGKILLed instance is ejected, restarted by the supervisor and back in rotation, with no acknowledged write lost", {
+  timeout: 90_000,
+}, async (t) => {
+  const stack = await startLocalStack({
+    instances: 2,
+    port: 0,
+    instancePort: 0,
+    inMemory: true,
+    loadBalancer: {
+      healthCheckIntervalMs: LB_DEFAULTS.healthCheckIntervalMs,
+      healthCheckTimeoutMs: LB_DEFAULTS.healthCheckTimeoutMs,
+      unhealthyThreshold: LB_DEFAULTS.unhealthyThreshold,
+      healthyThreshold: LB_DEFAULTS.healthyThreshold,
+    },
+    webEnv: { LOG_LEVEL: "warn" },
+  });
+  t.after(() => stack.stop());
+  const traffic = await Traffic.start({ url: stack.url, tag: `stack-kill-${Date.now()}` });
+  t.after(() => traffic.stop());
+  await delay(1000);
+
+  const victim = "web-1";
+  const killedAt = traffic.now();
+  stack.fleet.signal(victim, "SIGKILL");
+  await stack.loadBalancer.waitForState(victim, "unhealthy", 10_000);
+  const ejectedAt = traffic.now();
+  await stack.loadBalancer.waitForHealthy(victim, 30_000);
+  const backAt = traffic.now();
+  await delay(1500);
+  await traffic.stop();
+
+  const inWindow = traffic.failures(killedAt, ejectedAt + 250);
+  const outside = traffic.failures().filter((f) => !inWindow.includes(f));
+  t.diagnostic(
+    `ejected ${(ejectedAt - killedAt).toFixed(0)} ms after SIGKILL, back in rotation after ${(backAt - killedAt).toFixed(0)} ms; ` +
+      `${inWindow.length} failed requests in the ejection window (${describeFailures(inWindow)}) of ${traffic.count()}`,
+  );
+  assert.ok(ejectedAt - killedAt <= EJECTION_WINDOW_MS, "ejected too late");
+  assert.equal(outside.length, 0, `failures outside the window: ${describeFailures(outside)}`);
+  const view = stack.fleet.instances().find((i) => i.id === victim);
+  assert.equal(view?.crashes, 1, "the supervisor did not count one crash");
+  assert.ok(
+    traffic.outcomes.some((o) => o.at > backAt && o.servedBy === victim && o.status === 200),
+    "the restarted instance served no request after rejoining",
+  );
+  assert.ok(traffic.acknowledged.size > 0);
+  assert.deepEqual(
+    missingWrites(traffic.acknowledged, await scanUsers(stack.dynamoDbEndpoint)),
+    [],
+  );
 });

@@ -143,29 +143,32 @@ export async function startDynamo(dataDir: string): Promise<Dynamo> {
       if (db) return;
       db = await startEmbeddedDynamoDb({ dataDir, port });
     },
-    async scanUsers() {
-      const raw = new DynamoDBClient({
-        endpoint,
-        region: "us-east-1",
-        credentials: { accessKeyId: "local", secretAccessKey: "local" },
-      });
-      const client = DynamoDBDocumentClient.from(raw);
-      const items: Array<Record<string, unknown>> = [];
-      try {
-        let start: Record<string, unknown> | undefined;
-        do {
-          const out = await client.send(
-            new ScanCommand({ TableName: "Users", ExclusiveStartKey: start, ConsistentRead: true }),
-          );
-          items.push(...(out.Items ?? []));
-          start = out.LastEvaluatedKey;
-        } while (start);
-      } finally {
-        raw.destroy();
-      }
-      return items;
-    },
+    scanUsers: () => scanUsers(endpoint),
   };
+}
+
+/** Every item of the Users table at `endpoint`, straight from the store. */
+export async function scanUsers(endpoint: string): Promise<Array<Record<string, unknown>>> {
+  const raw = new DynamoDBClient({
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  const client = DynamoDBDocumentClient.from(raw);
+  const items: Array<Record<string, unknown>> = [];
+  try {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await client.send(
+        new ScanCommand({ TableName: "Users", ExclusiveStartKey: start, ConsistentRead: true }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+  } finally {
+    raw.destroy();
+  }
+  return items;
 }
 
 export interface ClusterOptions {
