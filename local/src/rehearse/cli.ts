@@ -102,6 +102,10 @@ async function main(): Promise<number> {
             ? `: ${built.build.failedCommand} (exit ${built.build.exitCode})`
             : ""),
       );
+      // The end of the log usually names what broke (the failing test, lint rule or type error).
+      const tail = readFileSync(built.build.logFile, "utf8").trimEnd().split("\n").slice(-25);
+      progress.detail("last lines of the build log:");
+      for (const l of tail) progress.detail(`  ${l}`);
       progress.detail(`full log: ${built.build.logFile}`);
       return 1;
     }
