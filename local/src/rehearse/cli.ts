@@ -25,6 +25,8 @@ const usage = `Usage: npm run rehearse -- [options]
   --try-broken-revision
                       then deploy a copy whose server cannot start, to watch ValidateService fail
                       and the automatic rollback (exit 0 when the rollback succeeds)
+  --ignore-application-stop-failures
+                      as CodeDeploy's option: go on when the previous revision's stop script fails
   --keep              keep the fleet serving after the summary, until Ctrl-C
   --verbose           print build output and every hook's output
   --help`;
@@ -44,6 +46,7 @@ async function main(): Promise<number> {
       keyring: { type: "string", default: "file" },
       keep: { type: "boolean", default: false },
       "try-broken-revision": { type: "boolean", default: false },
+      "ignore-application-stop-failures": { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -133,7 +136,10 @@ async function main(): Promise<number> {
     }
     const rehearsal = new Rehearsal({ fleet, progress });
     for (let n = 1; n <= deployments; n++) {
-      const result = await rehearsal.deploy({ bundleDir, label });
+      const result = await rehearsal.deploy(
+        { bundleDir, label },
+        { ignoreApplicationStopFailures: values["ignore-application-stop-failures"] },
+      );
       if (!result.succeeded) {
         failed = true;
         break;

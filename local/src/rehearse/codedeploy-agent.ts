@@ -8,6 +8,7 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -55,6 +56,12 @@ export interface AgentOptions {
   readonly onEvent?: (record: EventRecord) => void;
   /** Called for each line a script prints. Default: nothing. */
   readonly onScriptLine?: (event: LifecycleEventName, line: string) => void;
+  /**
+   * CodeDeploy's --ignore-application-stop-failures: a failing ApplicationStop (the previous
+   * revision's script) is logged and the deployment goes on. The way out when an old revision's
+   * stop script is broken. Default false.
+   */
+  readonly ignoreApplicationStopFailures?: boolean;
 }
 
 export interface InstanceDeploymentResult {
@@ -81,6 +88,16 @@ export function lastSuccessfulArchive(
   if (!existsSync(file)) return undefined;
   const archive = join(readFileSync(file, "utf8").trim(), "deployment-archive");
   return existsSync(archive) ? archive : undefined;
+}
+
+/** The agent keeps the archives of its last five deployments per group (:max_revisions: 5). */
+function pruneArchives(instance: LocalInstance, groupId: string, keep: string): void {
+  const groupDir = join(instance.agentRoot, groupId);
+  const dirs = readdirSync(groupDir)
+    .map((name) => join(groupDir, name))
+    .filter((dir) => dir !== keep)
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  for (const dir of dirs.slice(4)) rmSync(dir, { recursive: true, force: true });
 }
 
 export async function deployToInstance(options: AgentOptions): Promise<InstanceDeploymentResult> {
@@ -168,11 +185,13 @@ export async function deployToInstance(options: AgentOptions): Promise<InstanceD
         const message = result.timedOut
           ? `Script at specified location: ${hook.location} failed to complete in ${hook.timeoutSeconds} seconds`
           : `Script at specified location: ${hook.location} failed with exit code ${result.exitCode}`;
+        const ignored =
+          event === "ApplicationStop" && options.ignoreApplicationStopFailures === true;
         return record({
           event,
           status: "Failed",
           durationMs: Date.now() - started,
-          message,
+          message: ignored ? `${message}; ignored (--ignore-application-stop-failures)` : message,
           output,
         });
       }
@@ -287,9 +306,11 @@ export async function deployToInstance(options: AgentOptions): Promise<InstanceD
       });
     }
     if (result.status === "Failed") {
+      if (event === "ApplicationStop" && options.ignoreApplicationStopFailures) continue;
       return { instanceId: instance.id, succeeded: false, events, failed: result };
     }
   }
+  pruneArchives(instance, identity.deploymentGroupId, deploymentDir);
 
   const instructions = lastSuccessfulFile(instance, identity.deploymentGroupId);
   mkdirSync(dirname(instructions), { recursive: true });

@@ -31,6 +31,8 @@ export interface DeploymentOptions {
   readonly hookEnv?: Readonly<Record<string, string>>;
   /** Bound on AllowTraffic's wait for health. Default: 60 s. */
   readonly allowTrafficTimeoutMs?: number;
+  /** Go on when the previous revision's ApplicationStop fails (not for the rollback). Default false. */
+  readonly ignoreApplicationStopFailures?: boolean;
   readonly onEvent?: (deploymentId: string, record: EventRecord) => void;
   readonly onDeploymentStart?: (
     deploymentId: string,
@@ -56,6 +58,7 @@ async function deployOnce(
   instances: readonly LocalInstance[],
   rollbackOf?: string,
 ): Promise<Omit<DeploymentResult, "rollback">> {
+  const ignoreStop = rollbackOf === undefined && options.ignoreApplicationStopFailures === true;
   const started = Date.now();
   const identity: DeploymentIdentity = {
     deploymentId: newDeploymentId(),
@@ -76,6 +79,7 @@ async function deployOnce(
         ? { allowTrafficTimeoutMs: options.allowTrafficTimeoutMs }
         : {}),
       onEvent: (record) => options.onEvent?.(identity.deploymentId, record),
+      ignoreApplicationStopFailures: ignoreStop,
     });
     results.push(result);
     if (!result.succeeded) {

@@ -38,7 +38,14 @@ export class Rehearsal {
     return this.#lastGood;
   }
 
-  async deploy(revision: Revision): Promise<DeploymentResult> {
+  /**
+   * Deploys `revision` to the fleet one instance at a time; on a failed event, redeploys the last
+   * good revision. `ignoreApplicationStopFailures` is CodeDeploy's option of the same name.
+   */
+  async deploy(
+    revision: Revision,
+    flags: { readonly ignoreApplicationStopFailures?: boolean } = {},
+  ): Promise<DeploymentResult> {
     const progress = this.#options.progress;
     const result = await runDeployment({
       instances: this.#options.fleet.instances,
@@ -52,6 +59,7 @@ export class Rehearsal {
       ...(this.#options.allowTrafficTimeoutMs
         ? { allowTrafficTimeoutMs: this.#options.allowTrafficTimeoutMs }
         : {}),
+      ignoreApplicationStopFailures: flags.ignoreApplicationStopFailures === true,
       onDeploymentStart: (id, rev, rollbackOf) => progress?.deploymentStarted(id, rev, rollbackOf),
       onEvent: (id, record) => progress?.event(id, record),
     });
