@@ -36,10 +36,12 @@ for (const ws of selected) {
   console.log(`# ${ws}: ${files.length} test file(s)`);
   const reporters = ["--test-reporter=spec", "--test-reporter-destination=stdout"];
   if (process.env.TEST_REPORT_DIR) {
-    mkdirSync(process.env.TEST_REPORT_DIR, { recursive: true });
+    // Each workspace runs from its own folder: a relative report dir means the caller's folder.
+    const reportDir = resolve(process.env.TEST_REPORT_DIR);
+    mkdirSync(reportDir, { recursive: true });
     reporters.push(
       "--test-reporter=junit",
-      `--test-reporter-destination=${join(process.env.TEST_REPORT_DIR, `${ws}.xml`)}`,
+      `--test-reporter-destination=${join(reportDir, `${ws}.xml`)}`,
     );
   }
   const res = spawnSync(
