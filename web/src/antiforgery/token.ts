@@ -32,6 +32,9 @@ export type Verification =
 
 /** What verification needs from the key ring: a cached lookup that refreshes on unknown ids. */
 export interface KeyResolver {
+  /** Cached keys only, no I/O: the steady-state path, taken first. */
+  find(id: string): SigningKey | undefined;
+  /** find(), then a (rate-limited) store refresh for an id this instance has not seen. */
   resolve(id: string): Promise<SigningKey | undefined>;
 }
 
@@ -85,7 +88,7 @@ export async function verifyToken(
   const match = TOKEN_PATTERN.exec(token);
   if (!match) return { ok: false, reason: "malformed-token" };
   const [, keyId = "", nonce = "", tag = "", signature = ""] = match;
-  const key = await keys.resolve(keyId);
+  const key = keys.find(keyId) ?? (await keys.resolve(keyId));
   if (!key) return { ok: false, reason: "unknown-key", keyId };
   const given = Buffer.from(signature, "base64url");
   const expected = mac(key, nonce, tag);

@@ -4,7 +4,8 @@ import { isSessionId, issueToken, newSessionId, verifyToken } from "../../src/an
 import { newSigningKey, type SigningKey } from "../../src/keyring/index.js";
 
 function resolverOf(...keys: SigningKey[]) {
-  return { resolve: async (id: string) => keys.find((k) => k.id === id) };
+  const find = (id: string) => keys.find((k) => k.id === id);
+  return { find, resolve: async (id: string) => find(id) };
 }
 
 const key = newSigningKey({ now: Date.now(), lifetimeMs: 86_400_000 });
