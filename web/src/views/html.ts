@@ -22,7 +22,11 @@ const ESCAPES: Record<string, string> = {
   "'": "&#39;",
 };
 
+const SPECIAL = /[&<>"']/;
+
 export function escapeHtml(text: string): string {
+  // Most interpolations (ids, labels, names) have nothing to escape: skip the replace.
+  if (!SPECIAL.test(text)) return text;
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
