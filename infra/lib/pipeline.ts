@@ -53,6 +53,9 @@ export class Pipeline extends Construct {
         buildImage: props.buildImage ?? codebuild.LinuxBuildImage.STANDARD_7_0,
         computeType: codebuild.ComputeType.SMALL,
       },
+      // buildspec.yml's `cache.paths` (the npm cache) only take effect with a cache configured;
+      // a local custom cache costs nothing and survives between builds on the same host.
+      cache: codebuild.Cache.local(codebuild.LocalCacheMode.CUSTOM),
       timeout: Duration.minutes(30),
       logging: { cloudWatch: { logGroup: this.buildLogGroup } },
     });
