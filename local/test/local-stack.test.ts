@@ -37,7 +37,16 @@ async function stackFor(t: TestContext, options: LocalStackOptions = {}): Promis
     ...options,
   });
   t.after(() => stack.stop());
+  outputOf.set(stack, lines);
   return stack;
+}
+
+/** What each stack's instances printed, for failure messages. */
+const outputOf = new WeakMap<LocalStack, string[]>();
+
+function describeFleet(stack: LocalStack): string {
+  const lines = outputOf.get(stack) ?? [];
+  return `${JSON.stringify(stack.fleet.instances())}\nlast output:\n${lines.slice(-30).join("\n")}`;
 }
 
 /** Pids whose parent is `pid`, from /proc (Linux, where CI runs). */
@@ -226,6 +235,10 @@ describe("local stack with the real web", { timeout: 120_000 }, () => {
       loadBalancer: { healthCheckIntervalMs: 200, healthCheckTimeoutMs: 500 },
     });
     const pidsBefore = stack.fleet.instances().map((i) => i.pid);
+    assert.ok(
+      pidsBefore.every((pid) => pid !== undefined),
+      `every instance runs before the restart: ${describeFleet(stack)}`,
+    );
     let done = false;
     const statuses = new Map<number, number>();
     const load = (async () => {
@@ -241,7 +254,13 @@ describe("local stack with the real web", { timeout: 120_000 }, () => {
     assert.deepEqual([...statuses.keys()], [200], `statuses: ${JSON.stringify([...statuses])}`);
     assert.ok((statuses.get(200) ?? 0) > 20);
     const pidsAfter = stack.fleet.instances().map((i) => i.pid);
-    for (let i = 0; i < pidsBefore.length; i += 1) assert.notEqual(pidsAfter[i], pidsBefore[i]);
+    for (let i = 0; i < pidsBefore.length; i += 1) {
+      assert.ok(
+        pidsAfter[i] !== undefined,
+        `instance ${i + 1} runs after the restart: ${describeFleet(stack)}`,
+      );
+      assert.notEqual(pidsAfter[i], pidsBefore[i], `instance ${i + 1} is a new process`);
+    }
   });
 
   test("with the Redis key ring a form served by one instance posts to the other", async (t) => {
