@@ -13,8 +13,8 @@ import type { KeyRing } from "./keyring/index.js";
 import { securityHeaders } from "./security-headers.js";
 import type { UsersRepository } from "./users/repository.js";
 import { usersRoutes } from "./users/routes.js";
-import { html } from "./views/html.js";
 import { page } from "./views/layout.js";
+import { refusedBody } from "./views/refused.js";
 import { replyPagePlugin } from "./views/reply-page.js";
 
 export interface AppDeps {
@@ -70,9 +70,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
           page({
             title: "Bad request",
             instanceId: deps.instanceId,
-            body: html`<h1>That request could not be used</h1>
-<p>The address is not valid (a malformed %-escape, or a part that is too long). Nothing was saved.</p>
-<p><a href="/users">Go to the users list</a></p>`,
+            body: refusedBody(
+              "The address is not valid (a malformed %-escape, or a part that is too long).",
+            ),
           }),
         );
     },

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
-import { html } from "./views/html.js";
 import { page } from "./views/layout.js";
+import { refusedBody } from "./views/refused.js";
 
 type ConnectionError = Error & { readonly code?: string };
 
@@ -31,9 +31,7 @@ export function clientErrorPage(
     const body = page({
       title: STATUS_CODES[status] ?? "Bad request",
       instanceId,
-      body: html`<h1>That request could not be used</h1>
-<p>${EXPLANATIONS[status]} Nothing was saved.</p>
-<p><a href="/users">Go to the users list</a></p>`,
+      body: refusedBody(EXPLANATIONS[status] ?? "The request was malformed."),
     });
     if (socket.writable) {
       socket.write(

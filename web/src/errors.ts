@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AntiforgeryError } from "./antiforgery/plugin.js";
 import { StoreUnavailableError } from "./users/errors.js";
 import { type Html, html } from "./views/html.js";
+import { refusedBody } from "./views/refused.js";
 
 /** What a person is told for each client error; the status line alone says little. */
 function clientErrorPage(
@@ -34,9 +35,7 @@ Names are at most 100 characters.</p>
     default:
       return {
         title: "Bad request",
-        body: html`<h1>That request could not be used</h1>
-<p>${error.message}</p>
-<p>Nothing was saved. <a href="/users">Go to the users list</a></p>`,
+        body: refusedBody(error.message),
       };
   }
 }
