@@ -3,22 +3,32 @@ import { once } from "node:events";
 import { resolve } from "node:path";
 
 const WEB_DIR = resolve(import.meta.dirname, "../..");
+const LISTEN_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 10_000;
+const MAX_LINES = 2000;
 
 export interface WebProcess {
   readonly url: string;
+  readonly port: number;
   readonly instanceId: string;
-  /** Every stdout/stderr line so far (pino JSON lines, mostly). */
+  /** stdout/stderr lines so far (pino JSON, mostly), newest last; capped at 2000. */
   readonly lines: string[];
   readonly child: ChildProcess;
-  /** SIGTERM and wait for the exit code. */
+  /** True while the process has not exited. */
+  alive(): boolean;
+  /** SIGTERM and the exit code (null if it had to be SIGKILLed after 10 s). */
   stop(): Promise<number | null>;
+  /** SIGKILL, no goodbye; resolves when the process is gone. */
+  kill(): Promise<void>;
 }
 
 /**
  * A real web instance in its own process (as the local stack and EC2 run it), on a free port.
- * Resolves once it logs that it is listening.
+ * Resolves once it logs that it is listening. Used by web's cross-instance tests and by
+ * local's fault tests.
  */
 export async function startWebProcess(env: Record<string, string>): Promise<WebProcess> {
+  const instanceId = env.INSTANCE_ID ?? "";
   const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
     cwd: WEB_DIR,
     env: {
@@ -34,42 +44,56 @@ export async function startWebProcess(env: Record<string, string>): Promise<WebP
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
-  let url: string | undefined;
-  const ready = new Promise<string>((resolveReady, reject) => {
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${instanceId} did not listen within 20 s:\n${lines.join("\n")}`));
+    }, LISTEN_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       for (const line of chunk.toString("utf8").split("\n")) {
         if (!line) continue;
         lines.push(line);
-        const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-        if (match?.[1] && !url) {
-          url = match[1];
-          resolveReady(url);
+        if (lines.length > MAX_LINES) lines.splice(0, MAX_LINES / 2);
+        const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolvePort(Number(match[1]));
         }
       }
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
-    child.once("exit", (code) =>
-      reject(new Error(`web exited with ${code} before listening:\n${lines.join("\n")}`)),
-    );
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(
+        new Error(
+          `${instanceId} exited (${code ?? signal}) before listening:\n${lines.join("\n")}`,
+        ),
+      );
+    });
   });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  try {
-    await ready;
-  } finally {
-    clearTimeout(timer);
-  }
+  const alive = () => child.exitCode === null && child.signalCode === null;
   return {
-    url: url ?? "",
-    instanceId: env.INSTANCE_ID ?? "",
+    url: `http://127.0.0.1:${port}`,
+    port,
+    instanceId,
     lines,
     child,
+    alive,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      if (!alive()) return child.exitCode;
       const exited = once(child, "exit");
       child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
       const [code] = (await exited) as [number | null];
+      clearTimeout(timer);
       return code;
+    },
+    async kill() {
+      if (!alive()) return;
+      const exited = once(child, "exit");
+      child.kill("SIGKILL");
+      await exited;
     },
   };
 }

@@ -1,14 +1,14 @@
 // A small fleet for fault tests, from parts that have landed: the local LoadBalancer in this
 // process, web instances as real child processes, dynalite persisted under a temp dir (so it can
 // be stopped and started again on the same port without losing what it acknowledged).
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { TestContext } from "node:test";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { startWebProcess } from "../../../../web/test/helpers/web-process.js";
 import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "../../../src/embedded-dynamodb.js";
 import { LoadBalancer, type LoadBalancerOptions } from "../../../src/load-balancer.js";
 import { ensureUsersTable } from "../../../src/users-table.js";
@@ -39,81 +39,19 @@ export interface WebInstanceEnv {
 
 /** One web instance through tsx, as the local stack runs it; resolves once it listens. */
 export async function startWebInstance(id: string, env: WebInstanceEnv): Promise<WebInstance> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(REPO_ROOT, "web", "src", "server.ts")],
-    {
-      cwd: REPO_ROOT,
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "",
-        NODE_ENV: "test",
-        HOST: "127.0.0.1",
-        PORT: "0",
-        INSTANCE_ID: id,
-        AWS_REGION: "us-east-1",
-        DYNAMODB_ENDPOINT: env.dynamodbEndpoint,
-        USERS_TABLE: "Users",
-        KEYRING_STORE: env.keyringStore,
-        ...(env.keyringDir ? { KEYRING_DIR: env.keyringDir } : {}),
-        ...(env.redisUrl ? { REDIS_URL: env.redisUrl } : {}),
-        TRUST_PROXY: "127.0.0.1",
-        // info: the listening line tells us the port; request lines stay out of the way.
-        LOG_LEVEL: "info",
-        SHUTDOWN_TIMEOUT_MS: "8000",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  const lines: string[] = [];
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${id} did not listen within 20 s:\n${lines.join("\n")}`));
-    }, 20_000);
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString("utf8").split("\n")) {
-        if (!line) continue;
-        lines.push(line);
-        if (lines.length > 2000) lines.splice(0, 1000);
-        const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-        if (match?.[1]) {
-          clearTimeout(timer);
-          resolvePort(Number(match[1]));
-        }
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${id} exited (${code ?? signal}) before listening:\n${lines.join("\n")}`));
-    });
+  const web = await startWebProcess({
+    INSTANCE_ID: id,
+    DYNAMODB_ENDPOINT: env.dynamodbEndpoint,
+    USERS_TABLE: "Users",
+    KEYRING_STORE: env.keyringStore,
+    ...(env.keyringDir ? { KEYRING_DIR: env.keyringDir } : {}),
+    ...(env.redisUrl ? { REDIS_URL: env.redisUrl } : {}),
+    TRUST_PROXY: "127.0.0.1",
+    // info: the listening line tells us the port; request lines stay out of the way.
+    LOG_LEVEL: "info",
+    SHUTDOWN_TIMEOUT_MS: "8000",
   });
-  const alive = () => child.exitCode === null && child.signalCode === null;
-  return {
-    id,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    child,
-    lines,
-    alive,
-    async stop() {
-      if (!alive()) return child.exitCode;
-      const exited = once(child, "exit");
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      const [code] = (await exited) as [number | null];
-      clearTimeout(timer);
-      return code;
-    },
-    async kill() {
-      if (!alive()) return;
-      const exited = once(child, "exit");
-      child.kill("SIGKILL");
-      await exited;
-    },
-  };
+  return { ...web, id };
 }
 
 export interface Dynamo {
