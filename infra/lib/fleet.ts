@@ -1,4 +1,4 @@
-import { Duration, Lazy, Stack, Validations } from "aws-cdk-lib";
+import { Aws, Duration, Lazy, Stack, Tags, Validations } from "aws-cdk-lib";
 import * as autoscaling from "aws-cdk-lib/aws-autoscaling";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -7,6 +7,8 @@ import { Construct } from "constructs";
 import { type InstanceBootstrapProps, renderUserData } from "./instance-bootstrap.js";
 
 export interface FleetProps {
+  /** `Name` tag of the instances and their volumes, usually `<app>-<env>` (deploy-time). */
+  readonly name: string;
   readonly vpc: ec2.IVpc;
   /** Subnet ids of the instances (may be Fn::If tokens choosing public or private). */
   readonly subnetIds: string[];
@@ -81,9 +83,11 @@ export class Fleet extends Construct {
     const userData = ec2.UserData.custom(
       renderUserData({
         ...props.bootstrap,
-        stackName: stack.stackName,
+        // Deploy-time values: `stack.stackName` is the synth-time construct id, which is not
+        // the name `npm run deploy` or a console user gives the stack.
+        stackName: Aws.STACK_NAME,
         signalResource: Lazy.string({ produce: () => groupLogicalId }),
-        region: stack.region,
+        region: Aws.REGION,
       }),
     );
 
@@ -110,6 +114,9 @@ export class Fleet extends Construct {
         },
       ],
     });
+
+    // Above the CDK's construct-path Name tag, which would name every stack's instances alike.
+    Tags.of(this.launchTemplate).add("Name", props.name, { priority: 200 });
 
     const signalTimeout = props.signalTimeout ?? Duration.minutes(20);
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, "Group", {

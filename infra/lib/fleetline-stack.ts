@@ -50,6 +50,7 @@ export class FleetlineStack extends Stack {
     });
 
     this.network = new Network(this, "Network", {
+      name: prefix,
       flowLogGroupName: `${path}/vpc-flow`,
       logRetentionDays: retention,
       natCondition: p.privateInstances,
@@ -94,6 +95,7 @@ export class FleetlineStack extends Stack {
     });
 
     this.fleet = new Fleet(this, "Fleet", {
+      name: prefix,
       vpc,
       subnetIds: this.network.instanceSubnetIds,
       instanceType: p.instanceType.valueAsString,

@@ -1,9 +1,14 @@
-import { type CfnCondition, Fn, RemovalPolicy } from "aws-cdk-lib";
+import { type CfnCondition, Fn, RemovalPolicy, Tags } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 
 export interface NetworkProps {
+  /**
+   * `Name` tag of the VPC and prefix of its subnets' (`<name>-public-1`…), usually `<app>-<env>`.
+   * A deploy-time value: the CDK's default is the construct path, the same in every stack.
+   */
+  readonly name: string;
   /** VPC address range. @default "10.50.0.0/16" (the original's plan) */
   readonly cidr?: string;
   /** Log group name of the VPC flow logs, e.g. `/fleetline/prod/vpc-flow`. */
@@ -53,6 +58,17 @@ export class Network extends Construct {
         DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
       },
     });
+
+    // Higher priority than the CDK's own path-based Name tags (100), the subnets' above the VPC's
+    // (which every child inherits).
+    Tags.of(this.vpc).add("Name", props.name, { priority: 150 });
+    for (const group of ["Public", "App", "Cache"]) {
+      this.vpc.selectSubnets({ subnetGroupName: group }).subnets.forEach((subnet, i) => {
+        Tags.of(subnet).add("Name", Fn.join("-", [props.name, group.toLowerCase(), `${i + 1}`]), {
+          priority: 200,
+        });
+      });
+    }
 
     this.flowLogGroup = new logs.LogGroup(this, "FlowLogs", {
       logGroupName: props.flowLogGroupName,
