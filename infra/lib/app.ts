@@ -2,6 +2,12 @@ import { App, BootstraplessSynthesizer, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { FleetlineStack } from "./fleetline-stack.js";
 
+/**
+ * Construct id of the stack: a synth-time name only. The deployed stack's name is whatever
+ * `npm run deploy` or the console gives it (`AWS::StackName`); nothing may depend on this one.
+ */
+export const DEFAULT_STACK_ID = "Fleetline";
+
 export interface FleetlineAppOptions {
   /** Cloud assembly directory. @default - a fresh temporary directory chosen by the CDK */
   readonly outdir?: string;
@@ -35,7 +41,7 @@ export function createApp(options: FleetlineAppOptions = {}): { app: App; stack:
       "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
     },
   });
-  const stack = new FleetlineStack(app, options.stackId ?? "Fleetline", {
+  const stack = new FleetlineStack(app, options.stackId ?? DEFAULT_STACK_ID, {
     synthesizer: new BootstraplessSynthesizer(),
   });
   if (options.nag ?? true) {

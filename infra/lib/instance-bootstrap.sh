@@ -21,7 +21,11 @@ signal() {
 on_error() {
   local rc=$?
   log "FAILED at line $1 (exit $rc); see /var/log/cloud-init-output.log"
-  if [ -x /opt/aws/bin/cfn-signal ]; then signal 1; fi
+  if [ -x /opt/aws/bin/cfn-signal ]; then
+    signal 1
+  else
+    log "cfn-signal is not installed: CloudFormation learns of this failure only at its timeout"
+  fi
   exit "$rc"
 }
 trap 'on_error $LINENO' ERR
@@ -47,8 +51,13 @@ retry() {
 
 log "bootstrapping $FL_APP ($FL_ENV) in $FL_REGION, stack $FL_STACK"
 
+# cfn-signal first (AL2023 images do not carry it): from here on, every failure is reported to
+# CloudFormation at once instead of at the end of the creation policy's timeout.
+log "installing cfn-signal"
+retry dnf install -y aws-cfn-bootstrap
+
 log "installing packages"
-retry dnf install -y nodejs22 nginx rsyslog ruby amazon-cloudwatch-agent aws-cfn-bootstrap
+retry dnf install -y nodejs22 nginx rsyslog ruby amazon-cloudwatch-agent
 
 log "app user, directories"
 if ! id fleetline >/dev/null 2>&1; then

@@ -1,4 +1,4 @@
-import { CfnCondition, CfnParameter, Fn, type Stack } from "aws-cdk-lib";
+import { CfnCondition, CfnParameter, CfnRule, Fn, type Stack } from "aws-cdk-lib";
 
 /**
  * The stack's CloudFormation parameters, so that one committed template serves every account
@@ -43,6 +43,10 @@ export const LOG_RETENTION_DAYS = [
   "180",
   "365",
 ] as const;
+
+/** Bounds of MinSize, DesiredCapacity and MaxSize. */
+export const FLEET_SIZE_MIN = 1;
+export const FLEET_SIZE_MAX = 20;
 
 /** Parameter groups shown by the console, in order; each key is a parameter name below. */
 const GROUPS: ReadonlyArray<{ readonly label: string; readonly parameters: readonly string[] }> = [
@@ -209,22 +213,22 @@ export class StackParameters {
     this.minSize = new CfnParameter(stack, "MinSize", {
       type: "Number",
       default: 2,
-      minValue: 1,
-      maxValue: 20,
+      minValue: FLEET_SIZE_MIN,
+      maxValue: FLEET_SIZE_MAX,
       description: "Never fewer instances than this (2 keeps one per Availability Zone).",
     });
     this.desiredCapacity = new CfnParameter(stack, "DesiredCapacity", {
       type: "Number",
       default: 2,
-      minValue: 1,
-      maxValue: 20,
+      minValue: FLEET_SIZE_MIN,
+      maxValue: FLEET_SIZE_MAX,
       description: "Instances at creation; target tracking on CPU moves it between min and max.",
     });
     this.maxSize = new CfnParameter(stack, "MaxSize", {
       type: "Number",
       default: 4,
-      minValue: 1,
-      maxValue: 20,
+      minValue: FLEET_SIZE_MIN,
+      maxValue: FLEET_SIZE_MAX,
       description: "Never more instances than this.",
     });
     this.instanceSubnets = new CfnParameter(stack, "InstanceSubnets", {
@@ -299,7 +303,9 @@ export class StackParameters {
     });
     this.logRetentionDays = new CfnParameter(stack, "LogRetentionDays", {
       type: "Number",
-      default: 30,
+      // A string, like the allowed values: CloudFormation compares parameter values as strings,
+      // and cfn-lint (E2015) rejects a number default among string AllowedValues.
+      default: "30",
       allowedValues: [...LOG_RETENTION_DAYS],
       description:
         "Retention of every log group of the stack (web, deployments, system, build, flow logs).",
@@ -318,6 +324,8 @@ export class StackParameters {
       expression: Fn.conditionNot(Fn.conditionEquals(this.cacheNodeCount.valueAsString, "1")),
     });
 
+    this.addFleetSizeRules(stack);
+
     stack.templateOptions.metadata = {
       "AWS::CloudFormation::Interface": {
         ParameterGroups: GROUPS.map((g) => ({
@@ -329,6 +337,67 @@ export class StackParameters {
         ),
       },
     };
+  }
+
+  /**
+   * MinSize ≤ DesiredCapacity ≤ MaxSize and MinSize < MaxSize, as Rules: CloudFormation checks
+   * them before creating anything, so a console deploy refuses what `npm run deploy` refuses
+   * (without them the Auto Scaling group fails half-way through the stack, or a rolling update
+   * that keeps MinSize in service cannot add an instance). Rule functions cannot compare numbers,
+   * so each rule enumerates the sizes: "when MinSize is k, MaxSize is one of k+1…20".
+   */
+  private addFleetSizeRules(stack: Stack): void {
+    const sizes = (from: number): string[] => {
+      const out: string[] = [];
+      for (let n = from; n <= FLEET_SIZE_MAX; n++) out.push(String(n));
+      return out;
+    };
+    const rule = (
+      id: string,
+      when: CfnParameter,
+      then: CfnParameter,
+      firstAllowed: (k: number) => number,
+      description: string,
+    ): void => {
+      const assertions = [];
+      for (let k = FLEET_SIZE_MIN; k <= FLEET_SIZE_MAX; k++) {
+        const allowed = sizes(firstAllowed(k));
+        const isK = Fn.conditionEquals(when.valueAsString, String(k));
+        assertions.push({
+          // Nothing is allowed after the largest size (MinSize 20 leaves no MaxSize above it).
+          assert:
+            allowed.length > 0
+              ? Fn.conditionOr(
+                  Fn.conditionNot(isK),
+                  Fn.conditionContains(allowed, then.valueAsString),
+                )
+              : Fn.conditionNot(isK),
+          assertDescription: description,
+        });
+      }
+      new CfnRule(stack, id, { assertions });
+    };
+    rule(
+      "MaxSizeAboveMinSize",
+      this.minSize,
+      this.maxSize,
+      (k) => k + 1,
+      "MaxSize must be above MinSize: a rolling update keeps MinSize instances in service and adds one",
+    );
+    rule(
+      "DesiredCapacityAtLeastMinSize",
+      this.minSize,
+      this.desiredCapacity,
+      (k) => k,
+      "DesiredCapacity must be at least MinSize (MinSize ≤ DesiredCapacity ≤ MaxSize)",
+    );
+    rule(
+      "DesiredCapacityAtMostMaxSize",
+      this.desiredCapacity,
+      this.maxSize,
+      (k) => k,
+      "DesiredCapacity must be at most MaxSize (MinSize ≤ DesiredCapacity ≤ MaxSize)",
+    );
   }
 
   /** `<app>-<env>`, the prefix of every resource name the stack sets. */

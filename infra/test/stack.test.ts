@@ -583,7 +583,12 @@ describe("IAM", () => {
 describe("template shape", () => {
   test("no assets, no bootstrap parameter or rule, no Lambda", () => {
     assert.equal(json.Parameters.BootstrapVersion, undefined);
-    assert.equal(json.Rules, undefined);
+    // Only the fleet-size rules of parameters.ts: no CheckBootstrapVersion.
+    assert.deepEqual(Object.keys(json.Rules ?? {}).sort(), [
+      "DesiredCapacityAtLeastMinSize",
+      "DesiredCapacityAtMostMaxSize",
+      "MaxSizeAboveMinSize",
+    ]);
     template.resourceCountIs("AWS::Lambda::Function", 0);
     assert.ok(!JSON.stringify(json).includes("cdk-hnb659fds"), "no bootstrap bucket reference");
   });

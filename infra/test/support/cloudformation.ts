@@ -643,7 +643,14 @@ function modelOf(view: ResourceView, where: string): ResourceModel {
     case "AWS::AutoScaling::AutoScalingGroup":
       return { ref: named(view, "AutoScalingGroupName", 255), attributes: {} };
     case "AWS::AutoScaling::ScalingPolicy":
-      return { ref: arn(view, "autoscaling", `scalingPolicy:${view.logicalId}`), attributes: {} };
+      return {
+        ref: arn(
+          view,
+          "autoscaling",
+          `scalingPolicy:${digest(view.ctx.stackName, view.logicalId).slice(0, 8)}:policyName/${generatedName(view, 255)}`,
+        ),
+        attributes: {},
+      };
     case "AWS::ElastiCache::ReplicationGroup": {
       const id = named(view, "ReplicationGroupId", 40, true);
       return {
