@@ -5,6 +5,7 @@ import { Alerts } from "./alerts.js";
 import { ArtifactBucket } from "./artifact-bucket.js";
 import { Cache } from "./cache.js";
 import { Deployment } from "./deployment.js";
+import { Edge } from "./edge.js";
 import { Fleet } from "./fleet.js";
 import { InstancePolicy } from "./instance-policy.js";
 import { LoadBalancer } from "./load-balancer.js";
@@ -12,6 +13,7 @@ import { LogBucket } from "./log-bucket.js";
 import { InstanceLogGroups } from "./log-groups.js";
 import { Monitoring } from "./monitoring.js";
 import { Network } from "./network.js";
+import { Operators } from "./operators.js";
 import { StackParameters } from "./parameters.js";
 import { Pipeline } from "./pipeline.js";
 import { UsersTable } from "./table.js";
@@ -27,6 +29,8 @@ export class FleetlineStack extends Stack {
   public readonly table: UsersTable;
   public readonly cache: Cache;
   public readonly loadBalancer: LoadBalancer;
+  public readonly edge: Edge;
+  public readonly operators: Operators;
   public readonly fleet: Fleet;
   public readonly monitoring: Monitoring;
   public readonly deployment: Deployment;
@@ -89,9 +93,31 @@ export class FleetlineStack extends Stack {
 
     this.loadBalancer = new LoadBalancer(this, "LoadBalancer", {
       vpc,
+      subnets: vpc.selectSubnets({ subnetGroupName: "App" }).subnets,
       accessLogsBucket: logBucket.bucket,
+    });
+    this.edge = new Edge(this, "Edge", {
+      loadBalancer: this.loadBalancer.loadBalancer,
+      domainNames: p.domainNames.valueAsString,
       certificateArn: p.certificateArn.valueAsString,
-      httpsEnabled: p.httpsEnabled,
+      customDomain: p.customDomain,
+      webAclArn: p.webAclArn.valueAsString,
+      webAclEnabled: p.webAclEnabled,
+    });
+    // The origins the site answers at: the custom domain first when there is one, and always
+    // the distribution's own name.
+    const publicOrigins = [
+      Fn.conditionIf(
+        p.customDomain.logicalId,
+        this.edge.siteOrigin,
+        Aws.NO_VALUE,
+      ).toString(),
+      this.edge.defaultOrigin,
+    ];
+    this.operators = new Operators(this, "Operators", {
+      operatorEmail: p.operatorEmail.valueAsString,
+      name: prefix,
+      origins: publicOrigins,
     });
 
     this.fleet = new Fleet(this, "Fleet", {
@@ -112,6 +138,14 @@ export class FleetlineStack extends Stack {
         cacheAuthSecretArn: this.cache.authSecret.secretArn,
         vpcCidr: vpc.vpcCidrBlock,
         logPrefix: path,
+        oidcIssuer: this.operators.issuer,
+        oidcClientId: this.operators.client.userPoolClientId,
+        // The canonical origin first: the web builds its sign-in callback from it.
+        publicOrigins: Fn.conditionIf(
+          p.customDomain.logicalId,
+          Fn.join(",", [this.edge.siteOrigin, this.edge.defaultOrigin]),
+          this.edge.defaultOrigin,
+        ).toString(),
       },
     });
     const group = this.fleet.autoScalingGroup;
@@ -181,7 +215,22 @@ export class FleetlineStack extends Stack {
     const output = (id: string, value: string, description: string): void => {
       new CfnOutput(this, id, { value, description });
     };
-    output("SiteUrl", this.loadBalancer.siteUrl, "The site, through the load balancer");
+    output("SiteUrl", this.edge.siteOrigin, "The site (HTTPS through CloudFront)");
+    output(
+      "SignInUrl",
+      Fn.join("", [this.edge.siteOrigin, "/auth/sign-in"]),
+      "Operators sign in here (the first one is invited by e-mail with a temporary password)",
+    );
+    output(
+      "DistributionDomainName",
+      this.edge.distribution.distributionDomainName,
+      "Point your domain names here (CNAME, or a Route 53 alias)",
+    );
+    output(
+      "OperatorsUserPoolId",
+      this.operators.userPool.userPoolId,
+      "Cognito user pool of the operators: invite more in the console (Users > Create user)",
+    );
     output(
       "DashboardUrl",
       Fn.join("", [

@@ -3,7 +3,8 @@
 # itself is copied verbatim into the template (no CloudFormation substitution happens here).
 #
 #   FL_APP FL_ENV FL_REGION FL_STACK FL_RESOURCE FL_USERS_TABLE FL_CACHE_ADDRESS_PARAMETER
-#   FL_CACHE_AUTH_SECRET_ARN FL_VPC_CIDR FL_LOG_PREFIX
+#   FL_CACHE_AUTH_SECRET_ARN FL_VPC_CIDR FL_LOG_PREFIX FL_OIDC_ISSUER FL_OIDC_CLIENT_ID
+#   FL_PUBLIC_ORIGIN
 #
 # Output goes to /var/log/cloud-init-output.log, which the CloudWatch agent ships to
 # <FL_LOG_PREFIX>/system once it runs.
@@ -81,6 +82,9 @@ REDIS_TLS=true
 REDIS_AUTH_SECRET_ID=$FL_CACHE_AUTH_SECRET_ARN
 TRUST_PROXY=127.0.0.1,$FL_VPC_CIDR
 LOG_DIR=/var/log/fleetline
+OIDC_ISSUER=$FL_OIDC_ISSUER
+OIDC_CLIENT_ID=$FL_OIDC_CLIENT_ID
+PUBLIC_ORIGIN=$FL_PUBLIC_ORIGIN
 EOF
 chown root:fleetline "$env_tmp"
 chmod 0640 "$env_tmp"

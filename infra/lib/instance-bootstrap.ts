@@ -15,6 +15,11 @@ export interface InstanceBootstrapProps {
   readonly vpcCidr: string;
   /** `/<app>/<env>`, prefix of the log groups the CloudWatch agent ships to. */
   readonly logPrefix: string;
+  /** OpenID issuer of the operators' user pool and the web's (public) client id. */
+  readonly oidcIssuer: string;
+  readonly oidcClientId: string;
+  /** `https://…` origins the site is reached at, comma separated, the canonical one first. */
+  readonly publicOrigins: string;
 }
 
 /** The static body of the script, shipped verbatim (see the file's header). */
@@ -40,6 +45,9 @@ export function renderUserData(props: InstanceBootstrapProps): string {
     ["FL_CACHE_AUTH_SECRET_ARN", props.cacheAuthSecretArn],
     ["FL_VPC_CIDR", props.vpcCidr],
     ["FL_LOG_PREFIX", props.logPrefix],
+    ["FL_OIDC_ISSUER", props.oidcIssuer],
+    ["FL_OIDC_CLIENT_ID", props.oidcClientId],
+    ["FL_PUBLIC_ORIGIN", props.publicOrigins],
   ];
   const parts: string[] = ["#!/bin/bash\n"];
   for (const [name, value] of vars) {

@@ -67,7 +67,7 @@ const GROUPS: ReadonlyArray<{ readonly label: string; readonly parameters: reado
       "InstanceSubnets",
     ],
   },
-  { label: "Load balancer", parameters: ["CertificateArn"] },
+  { label: "Entry point (CloudFront)", parameters: ["DomainNames", "CertificateArn", "WebAclArn"] },
   {
     label: "Cache (anti-forgery key ring)",
     parameters: ["CacheEngine", "CacheNodeType", "CacheNodeCount"],
@@ -99,7 +99,9 @@ const LABELS: Readonly<Record<string, string>> = {
   DesiredCapacity: "Desired instances",
   MaxSize: "Maximum instances",
   InstanceSubnets: "Instance subnets",
-  CertificateArn: "ACM certificate ARN (optional, enables HTTPS)",
+  DomainNames: "Custom domain names (optional)",
+  CertificateArn: "ACM certificate ARN in us-east-1 (with domain names)",
+  WebAclArn: "WAF web ACL ARN (optional)",
   CacheEngine: "Cache engine",
   CacheNodeType: "Cache node type",
   CacheNodeCount: "Cache nodes",
@@ -126,7 +128,9 @@ export class StackParameters {
   public readonly desiredCapacity: CfnParameter;
   public readonly maxSize: CfnParameter;
   public readonly instanceSubnets: CfnParameter;
+  public readonly domainNames: CfnParameter;
   public readonly certificateArn: CfnParameter;
+  public readonly webAclArn: CfnParameter;
   public readonly cacheEngine: CfnParameter;
   public readonly cacheNodeType: CfnParameter;
   public readonly cacheNodeCount: CfnParameter;
@@ -139,8 +143,10 @@ export class StackParameters {
 
   /** True when instances run in private subnets behind a NAT gateway. */
   public readonly privateInstances: CfnCondition;
-  /** True when a certificate ARN was given: HTTPS listener, HTTP redirects to it. */
-  public readonly httpsEnabled: CfnCondition;
+  /** True when aliases (and their certificate) were given: CloudFront serves them. */
+  public readonly customDomain: CfnCondition;
+  /** True when a web ACL ARN was given. */
+  public readonly webAclEnabled: CfnCondition;
   /** True when the table is provisioned (RCU/WCU apply). */
   public readonly provisionedTable: CfnCondition;
   /** True when the cache has replicas (automatic failover and Multi-AZ need two nodes). */
@@ -238,14 +244,32 @@ export class StackParameters {
       description:
         "public: instances get public addresses (no NAT cost, no inbound rule but the ALB's). private: instances behind one NAT gateway (about 37 USD/month more in us-east-1).",
     });
+    this.domainNames = new CfnParameter(stack, "DomainNames", {
+      type: "String",
+      default: "",
+      allowedPattern: "^$|^([a-z0-9-]+\\.)+[a-z]{2,}(,([a-z0-9-]+\\.)+[a-z]{2,})*$",
+      constraintDescription: "empty, or host names separated by commas, e.g. users.example.com",
+      description:
+        "Leave empty to use the distribution's own https://<id>.cloudfront.net. Otherwise your names (comma separated), covered by the certificate below; point them at the distribution (CNAME or Route 53 alias).",
+    });
     this.certificateArn = new CfnParameter(stack, "CertificateArn", {
       type: "String",
       default: "",
-      allowedPattern: "^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$",
+      // CloudFront takes certificates from us-east-1 only, whatever the stack's region.
+      allowedPattern: "^$|^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]{36}$",
       constraintDescription:
-        "empty, or an ACM certificate ARN such as arn:aws:acm:us-east-1:123456789012:certificate/<uuid>",
+        "empty, or an ACM certificate ARN in us-east-1 such as arn:aws:acm:us-east-1:123456789012:certificate/<uuid>",
       description:
-        "Leave empty for HTTP only. With a certificate (same region), the ALB listens on 443 and port 80 redirects to HTTPS.",
+        "With DomainNames: an ACM certificate in us-east-1 (CloudFront's region) covering them. Empty with DomainNames empty.",
+    });
+    this.webAclArn = new CfnParameter(stack, "WebAclArn", {
+      type: "String",
+      default: "",
+      allowedPattern: "^$|^arn:aws[a-z-]*:wafv2:us-east-1:[0-9]{12}:global/webacl/.+$",
+      constraintDescription:
+        "empty, or the ARN of a CLOUDFRONT-scope web ACL (created in us-east-1, e.g. from cloudformation/edge-waf.template.json)",
+      description:
+        "Optional AWS WAF web ACL for the distribution (costs extra; see the README). Empty: none.",
     });
     this.cacheEngine = new CfnParameter(stack, "CacheEngine", {
       type: "String",
@@ -314,8 +338,11 @@ export class StackParameters {
     this.privateInstances = new CfnCondition(stack, "PrivateInstances", {
       expression: Fn.conditionEquals(this.instanceSubnets.valueAsString, "private"),
     });
-    this.httpsEnabled = new CfnCondition(stack, "HttpsEnabled", {
-      expression: Fn.conditionNot(Fn.conditionEquals(this.certificateArn.valueAsString, "")),
+    this.customDomain = new CfnCondition(stack, "CustomDomain", {
+      expression: Fn.conditionNot(Fn.conditionEquals(this.domainNames.valueAsString, "")),
+    });
+    this.webAclEnabled = new CfnCondition(stack, "WebAclEnabled", {
+      expression: Fn.conditionNot(Fn.conditionEquals(this.webAclArn.valueAsString, "")),
     });
     this.provisionedTable = new CfnCondition(stack, "ProvisionedTable", {
       expression: Fn.conditionEquals(this.tableBillingMode.valueAsString, "PROVISIONED"),
@@ -325,6 +352,21 @@ export class StackParameters {
     });
 
     this.addFleetSizeRules(stack);
+    // CloudFront refuses aliases without a certificate and a certificate without aliases.
+    const noDomain = Fn.conditionEquals(this.domainNames.valueAsString, "");
+    const noCertificate = Fn.conditionEquals(this.certificateArn.valueAsString, "");
+    new CfnRule(stack, "DomainNamesWithCertificate", {
+      assertions: [
+        {
+          assert: Fn.conditionOr(
+            Fn.conditionAnd(noDomain, noCertificate),
+            Fn.conditionAnd(Fn.conditionNot(noDomain), Fn.conditionNot(noCertificate)),
+          ),
+          assertDescription:
+            "DomainNames and CertificateArn go together: give both (a us-east-1 certificate covering the names) or neither",
+        },
+      ],
+    });
 
     stack.templateOptions.metadata = {
       "AWS::CloudFormation::Interface": {
