@@ -164,7 +164,8 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
   for (const step of scenario.history ?? []) apply(step);
 
   const exists = (name: string | undefined) =>
-    status !== undefined && (name === stackId || (name === stackName && status !== "DELETE_COMPLETE"));
+    status !== undefined &&
+    (name === stackId || (name === stackName && status !== "DELETE_COMPLETE"));
 
   function page<T>(items: readonly T[], size: number, token: string | undefined) {
     const start = token ? Number(token) : 0;
@@ -209,12 +210,20 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
         // As CloudFormation does: the body must be readable at that URL.
         const m = /^https:\/\/([^.]+)\.s3\.[a-z0-9-]+\.amazonaws\.com\/(.+)$/.exec(p.TemplateURL);
         if (!m || !objects.has(`${m[1]}/${m[2]}`)) {
-          throw new AwsError({ status: 400, code: "ValidationError", message: "S3 error: Access Denied" });
+          throw new AwsError({
+            status: 400,
+            code: "ValidationError",
+            message: "S3 error: Access Denied",
+          });
         }
       }
       if (p.ChangeSetType === "CREATE") {
         if (status !== undefined && status !== "REVIEW_IN_PROGRESS") {
-          throw new AwsError({ status: 400, code: "AlreadyExistsException", message: `Stack [${stackName}] already exists` });
+          throw new AwsError({
+            status: 400,
+            code: "AlreadyExistsException",
+            message: `Stack [${stackName}] already exists`,
+          });
         }
         if (status === undefined) apply({ status: "REVIEW_IN_PROGRESS", reason: "User Initiated" });
       } else if (!exists(p.StackName)) {
@@ -226,7 +235,11 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
     },
     DescribeChangeSet: (p) => {
       if (!changeSet || (p.ChangeSetName !== changeSet.id && p.ChangeSetName !== changeSet.name)) {
-        throw new AwsError({ status: 400, code: "ChangeSetNotFound", message: `ChangeSet [${p.ChangeSetName}] does not exist` });
+        throw new AwsError({
+          status: 400,
+          code: "ChangeSetNotFound",
+          message: `ChangeSet [${p.ChangeSetName}] does not exist`,
+        });
       }
       const script = scenario.changeSet ?? {};
       const statuses = script.statuses ?? ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"];
@@ -275,10 +288,12 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
   };
 
   function answerQuery(res: ServerResponse, action: string, result: object) {
-    res.writeHead(200, { "content-type": "text/xml" }).end(
-      `<${action}Response><${action}Result>${xml(result)}</${action}Result>` +
-        `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
-    );
+    res
+      .writeHead(200, { "content-type": "text/xml" })
+      .end(
+        `<${action}Response><${action}Result>${xml(result)}</${action}Result>` +
+          `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
+      );
   }
 
   function answerError(res: ServerResponse, service: string, e: FakeError) {
@@ -290,11 +305,19 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
   }
 
   /** S3, path-style: the SDK uses it for an IP-address endpoint. */
-  function s3(req: IncomingMessage, url: URL, body: string): { action: string; run: (res: ServerResponse) => void } {
+  function s3(
+    req: IncomingMessage,
+    url: URL,
+    body: string,
+  ): { action: string; run: (res: ServerResponse) => void } {
     const [bucket = "", ...rest] = url.pathname.slice(1).split("/");
     const key = decodeURIComponent(rest.join("/"));
     const missing = () => {
-      throw new AwsError({ status: 404, code: "NoSuchBucket", message: "The specified bucket does not exist" });
+      throw new AwsError({
+        status: 404,
+        code: "NoSuchBucket",
+        message: "The specified bucket does not exist",
+      });
     };
     if (req.method === "HEAD" && !key) {
       return {
@@ -311,7 +334,11 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
         run: (res) => {
           if (!buckets.has(bucket)) missing();
           if (!/<BlockPublicPolicy>true</.test(body)) {
-            throw new AwsError({ status: 400, code: "MalformedXML", message: "expected a full block" });
+            throw new AwsError({
+              status: 400,
+              code: "MalformedXML",
+              message: "expected a full block",
+            });
           }
           res.writeHead(200).end();
         },
@@ -365,11 +392,20 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
       const handler =
         service === "sts"
           ? action === "GetCallerIdentity"
-            ? () => ({ Account: "123456789012", Arn: "arn:aws:iam::123456789012:user/test", UserId: "AIDATEST" })
+            ? () => ({
+                Account: "123456789012",
+                Arn: "arn:aws:iam::123456789012:user/test",
+                UserId: "AIDATEST",
+              })
             : undefined
           : cloudformation[action];
       run = (r) => {
-        if (!handler) throw new AwsError({ status: 400, code: "InvalidAction", message: `${action} is not in the fake` });
+        if (!handler)
+          throw new AwsError({
+            status: 400,
+            code: "InvalidAction",
+            message: `${action} is not in the fake`,
+          });
         answerQuery(r, action, handler(params));
       };
     } else {
