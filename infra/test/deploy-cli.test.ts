@@ -380,6 +380,11 @@ describe("npm run deploy against the wire protocols", () => {
     const { status, stdout, stderr } = await runCli(deployArgs, fake);
     assert.equal(status, 0, stdout + stderr);
     const bucket = "fleetline-templates-123456789012-eu-west-3";
+    assert.deepEqual(
+      fake.actions().slice(0, 2),
+      ["DescribeStacks", "DescribeStacks"],
+      "the throttled call was retried by the SDK",
+    );
     const sequence = fake.actions().filter((a, i, all) => a !== all[i - 1]);
     assert.deepEqual(sequence.slice(0, 9), [
       "DescribeStacks",
