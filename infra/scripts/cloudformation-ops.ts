@@ -125,8 +125,14 @@ async function uploadTemplate(clients: AwsClients, plan: Plan, term: Terminal): 
     await clients.s3.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch (error) {
     if (errorName(error) !== "NotFound") {
+      // A HEAD answer has no body: the SDK can only name a 403 "Unknown", so say what it means.
+      const http = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const why =
+        http === 403
+          ? "access denied (HTTP 403): it belongs to another account, or these credentials may not use it"
+          : `${errorName(error) || String(error)}${http ? `, HTTP ${http}` : ""}`;
       throw new Error(
-        `template bucket ${bucket} exists but is not usable (${errorName(error) || String(error)}); pass --template-bucket <a bucket you own>`,
+        `template bucket ${bucket} is not usable: ${why}; pass --template-bucket <a bucket you own>`,
       );
     }
     term.out(`creating template bucket ${bucket}\n`);

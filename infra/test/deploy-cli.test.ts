@@ -561,6 +561,31 @@ describe("npm run deploy against the wire protocols", () => {
     assert.ok(!fake.actions().includes("ExecuteChangeSet"));
   });
 
+  test("a template bucket owned by someone else stops the run, exit 1, naming --template-bucket", async (t) => {
+    const fake = await fakeAws(t, {
+      faults: { HeadBucket: [{ status: 403, code: "Forbidden", message: "" }] },
+    });
+    const { status, stderr } = await runCli(deployArgs, fake);
+    assert.equal(status, 1);
+    assert.match(
+      stderr,
+      /\nError: template bucket fleetline-templates-123456789012-eu-west-3 is not usable: access denied \(HTTP 403\): it belongs to another account, or these credentials may not use it; pass --template-bucket <a bucket you own>\n/,
+    );
+    assert.ok(!fake.actions().includes("PutObject"));
+    assert.ok(!fake.actions().includes("CreateChangeSet"));
+  });
+
+  test("no credentials: exit 1 saying so, and nothing reaches the endpoint", async (t) => {
+    const fake = await fakeAws(t, {});
+    const { status, stderr } = await runCli(deployArgs, fake, {
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+    });
+    assert.equal(status, 1);
+    assert.match(stderr, /^AWS credentials: .*\(configure them, or pass --profile\)$/m);
+    assert.deepEqual(fake.calls, []);
+  });
+
   test("--dry-run makes no request even with endpoints and credentials set", async (t) => {
     const fake = await fakeAws(t, {});
     const { status } = await runCli(["deploy", "--parameters", examplePath, "--dry-run"], fake);
