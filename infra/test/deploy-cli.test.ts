@@ -569,7 +569,7 @@ describe("npm run deploy against the wire protocols", () => {
     assert.equal(status, 1);
     assert.match(
       stderr,
-      /\nError: template bucket fleetline-templates-123456789012-eu-west-3 is not usable: access denied \(HTTP 403\): it belongs to another account, or these credentials may not use it; pass --template-bucket <a bucket you own>\n/,
+      /^Error: template bucket fleetline-templates-123456789012-eu-west-3 is not usable: access denied \(HTTP 403\): it belongs to another account, or these credentials may not use it; pass --template-bucket <a bucket you own>$/m,
     );
     assert.ok(!fake.actions().includes("PutObject"));
     assert.ok(!fake.actions().includes("CreateChangeSet"));
