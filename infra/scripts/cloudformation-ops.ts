@@ -1,24 +1,31 @@
 /**
  * The AWS side of `npm run deploy` / `npm run destroy`: change set, confirmation, event stream,
- * outputs; delete with the list of what stays. Clients and terminal are injected, so tests drive
- * every branch with fakes and no network.
+ * outputs; delete with the list of what stays. Waiting is the SDK's waiters'; this file decides
+ * what their outcome means and says it. Exit codes: 0 done (or nothing to change), 1 anything
+ * AWS refused or that did not end as asked. Tests drive it against a local server speaking the
+ * AWS wire protocols (test/support/fake-aws.ts).
  */
+
+import { setTimeout as sleep } from "node:timers/promises";
 import {
+  type Change,
+  type CloudFormationClient,
   CreateChangeSetCommand,
-  type CreateChangeSetCommandOutput,
   DeleteChangeSetCommand,
   DeleteStackCommand,
-  DescribeChangeSetCommand,
   type DescribeChangeSetCommandOutput,
   DescribeStackEventsCommand,
-  type DescribeStackEventsCommandOutput,
   DescribeStacksCommand,
-  type DescribeStacksCommandOutput,
   ExecuteChangeSetCommand,
-  ListStackResourcesCommand,
-  type ListStackResourcesCommandOutput,
+  paginateDescribeChangeSet,
+  paginateDescribeStackEvents,
+  paginateListStackResources,
   type Stack,
   type StackEvent,
+  waitUntilChangeSetCreateComplete,
+  waitUntilStackCreateComplete,
+  waitUntilStackDeleteComplete,
+  waitUntilStackUpdateComplete,
 } from "@aws-sdk/client-cloudformation";
 import {
   CreateBucketCommand,
@@ -26,19 +33,15 @@ import {
   HeadBucketCommand,
   PutObjectCommand,
   PutPublicAccessBlockCommand,
+  type S3Client,
 } from "@aws-sdk/client-s3";
-import { GetCallerIdentityCommand, type GetCallerIdentityCommandOutput } from "@aws-sdk/client-sts";
+import { GetCallerIdentityCommand, type STSClient } from "@aws-sdk/client-sts";
 import type { Plan } from "./plan.js";
 
-/** What the operations need from an SDK client (CloudFormationClient, S3Client, STSClient fit). */
-export interface Sender {
-  send(command: object): Promise<unknown>;
-}
-
 export interface AwsClients {
-  readonly cloudformation: Sender;
-  readonly s3: Sender;
-  readonly sts: Sender;
+  readonly cloudformation: CloudFormationClient;
+  readonly s3: S3Client;
+  readonly sts: STSClient;
   /** The region the clients resolved (from --region, AWS_REGION or the profile). */
   readonly region: () => Promise<string>;
 }
@@ -47,23 +50,34 @@ export interface Terminal {
   out(text: string): void;
   /** Asks a question and resolves with the answer; rejects when there is no terminal. */
   ask(question: string): Promise<string>;
-  sleep(ms: number): Promise<void>;
 }
+
+/** Polling of one waiter, in seconds, as the SDK's waiters take it. */
+export interface WaitOptions {
+  readonly minDelay: number;
+  readonly maxDelay: number;
+  readonly maxWaitTime: number;
+}
+
+/** A change set takes seconds to minutes to compute. */
+export const CHANGE_SET_WAIT: WaitOptions = { minDelay: 2, maxDelay: 10, maxWaitTime: 600 };
+/** Creation takes 15–20 minutes; a failed one can take as long again to roll back. The SDK's
+ * own default (30–120 s between polls) would leave events unprinted for minutes. */
+export const STACK_WAIT: WaitOptions = { minDelay: 5, maxDelay: 15, maxWaitTime: 7200 };
 
 export interface OperationOptions {
   readonly yes: boolean;
-  /** Pause between polls of change sets and events. @default 5000 */
-  readonly pollMs?: number;
+  /** @default CHANGE_SET_WAIT */
+  readonly changeSetWait?: WaitOptions;
+  /** Also the pause between reads of new stack events. @default STACK_WAIT */
+  readonly stackWait?: WaitOptions;
 }
 
-const TERMINAL_OK = new Set([
-  "CREATE_COMPLETE",
-  "UPDATE_COMPLETE",
-  "DELETE_COMPLETE",
-  "IMPORT_COMPLETE",
-]);
-const TERMINAL = /(_COMPLETE|_FAILED)$/;
 const NO_CHANGES = /didn't contain changes|No updates are to be performed/;
+/** The stack's own event that starts an operation; its rollback belongs to the same operation. */
+const OPERATION_START = /^(CREATE|UPDATE|DELETE|IMPORT)_IN_PROGRESS$/;
+/** How far back to look for the failed operation's events (100 events a page). */
+const HISTORY_PAGES = 10;
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : "";
@@ -71,9 +85,9 @@ function errorName(error: unknown): string {
 
 async function describeStack(clients: AwsClients, stackName: string): Promise<Stack | undefined> {
   try {
-    const out = (await clients.cloudformation.send(
+    const out = await clients.cloudformation.send(
       new DescribeStacksCommand({ StackName: stackName }),
-    )) as DescribeStacksCommandOutput;
+    );
     return out.Stacks?.[0];
   } catch (error) {
     if (error instanceof Error && /does not exist/.test(error.message)) return undefined;
@@ -81,19 +95,44 @@ async function describeStack(clients: AwsClients, stackName: string): Promise<St
   }
 }
 
+/** Why an existing stack cannot take a change set now, or undefined when it can. */
+function refusal(stackName: string, status: string): string | undefined {
+  if (status === "REVIEW_IN_PROGRESS") return undefined; // a change set never executed
+  if (status.endsWith("_IN_PROGRESS")) {
+    return `stack ${stackName} is busy (${status}): another operation is running on it. Nothing was changed; wait until it settles (the console's Events tab shows progress), then deploy again`;
+  }
+  if (status === "ROLLBACK_COMPLETE") {
+    return `stack ${stackName} failed its creation (ROLLBACK_COMPLETE) and cannot be updated: run npm run destroy first, then deploy again`;
+  }
+  if (status === "ROLLBACK_FAILED" || status === "DELETE_FAILED") {
+    return `stack ${stackName} is ${status} and cannot be updated: delete it (npm run destroy; a resource that failed to delete may need removing by hand), then deploy again`;
+  }
+  if (status === "UPDATE_ROLLBACK_FAILED") {
+    return `stack ${stackName} is UPDATE_ROLLBACK_FAILED and cannot be updated: fix the cause below, run aws cloudformation continue-update-rollback --stack-name ${stackName}, then deploy again`;
+  }
+  if (status.endsWith("_FAILED")) {
+    return `stack ${stackName} is ${status}: resolve it in the CloudFormation console, then deploy again`;
+  }
+  return undefined;
+}
+
 /** Uploads the template (CloudFormation only reads bodies over 51,200 bytes from S3). */
 async function uploadTemplate(clients: AwsClients, plan: Plan, term: Terminal): Promise<string> {
   const region = await clients.region();
-  const identity = (await clients.sts.send(
-    new GetCallerIdentityCommand({}),
-  )) as GetCallerIdentityCommandOutput;
+  const identity = await clients.sts.send(new GetCallerIdentityCommand({}));
   const bucket = plan.templateBucket ?? `fleetline-templates-${identity.Account}-${region}`;
   try {
     await clients.s3.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch (error) {
     if (errorName(error) !== "NotFound") {
+      // A HEAD answer has no body: the SDK can only name a 403 "Unknown", so say what it means.
+      const http = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const why =
+        http === 403
+          ? "access denied (HTTP 403): it belongs to another account, or these credentials may not use it"
+          : `${errorName(error) || String(error)}${http ? `, HTTP ${http}` : ""}`;
       throw new Error(
-        `template bucket ${bucket} exists but is not usable (${errorName(error) || String(error)}); pass --template-bucket <a bucket you own>`,
+        `template bucket ${bucket} is not usable: ${why}; pass --template-bucket <a bucket you own>`,
       );
     }
     term.out(`creating template bucket ${bucket}\n`);
@@ -133,58 +172,160 @@ function formatEvent(e: StackEvent): string {
   return `${time}  ${String(e.ResourceStatus).padEnd(28)} ${String(e.ResourceType).padEnd(42)} ${e.LogicalResourceId}${reason}\n`;
 }
 
+/** Prints the failed events among `events` (oldest first), the cause of a rollback. */
+function printFailures(events: readonly StackEvent[], stack: Stack | undefined, term: Terminal) {
+  const failed = events.filter((e) => String(e.ResourceStatus).endsWith("_FAILED"));
+  if (stack?.StackStatusReason) term.out(`reason: ${stack.StackStatusReason}\n`);
+  if (failed.length === 0) {
+    term.out("no FAILED event found; see the stack's Events tab in the CloudFormation console\n");
+    return;
+  }
+  term.out(
+    "failed events (oldest first; the first one is the cause, later ones follow from it):\n",
+  );
+  for (const e of failed) term.out(`  ${formatEvent(e)}`);
+  term.out("the README's troubleshooting section (infra/README.md) lists where to look next\n");
+}
+
+/** The events of the stack's last operation, oldest first: back to the event that started it. */
+async function lastOperationEvents(clients: AwsClients, stack: Stack): Promise<StackEvent[]> {
+  const events: StackEvent[] = [];
+  let pages = 0;
+  for await (const page of paginateDescribeStackEvents(
+    { client: clients.cloudformation },
+    { StackName: stack.StackId ?? stack.StackName },
+  )) {
+    for (const e of page.StackEvents ?? []) {
+      events.push(e);
+      const own =
+        e.ResourceType === "AWS::CloudFormation::Stack" && e.PhysicalResourceId === stack.StackId;
+      if (own && OPERATION_START.test(String(e.ResourceStatus))) return events.reverse();
+    }
+    if (++pages >= HISTORY_PAGES) break;
+  }
+  return events.reverse();
+}
+
 /**
  * Ids of the stack's most recent events, taken before acting, so the stream shows only what the
  * action caused. Ids rather than timestamps: a skewed local clock must not hide the final event.
  */
 async function recentEventIds(clients: AwsClients, stackId: string): Promise<Set<string>> {
-  const page = (await clients.cloudformation.send(
+  const page = await clients.cloudformation.send(
     new DescribeStackEventsCommand({ StackName: stackId }),
-  )) as DescribeStackEventsCommandOutput;
+  );
   return new Set((page.StackEvents ?? []).flatMap((e) => (e.EventId ? [e.EventId] : [])));
 }
 
-/** Prints the stack's new events (oldest first) until the stack reaches a terminal status. */
-async function streamEvents(
+/** Prints the stack's events not seen yet, oldest first, and returns them. */
+async function printNewEvents(
   clients: AwsClients,
   stackId: string,
   seen: Set<string>,
   term: Terminal,
-  pollMs: number,
-): Promise<string> {
-  for (;;) {
-    const fresh: StackEvent[] = [];
-    let token: string | undefined;
-    let caughtUp = false;
-    do {
-      // Newest first: read until an event already shown (or known before the action).
-      const page = (await clients.cloudformation.send(
-        new DescribeStackEventsCommand({ StackName: stackId, NextToken: token }),
-      )) as DescribeStackEventsCommandOutput;
-      for (const e of page.StackEvents ?? []) {
-        if (!e.EventId || seen.has(e.EventId)) {
-          caughtUp = true;
-          break;
-        }
-        fresh.push(e);
-      }
-      token = caughtUp ? undefined : page.NextToken;
-    } while (token);
-    let final: string | undefined;
-    for (const e of fresh.reverse()) {
-      seen.add(e.EventId!);
-      term.out(formatEvent(e));
-      if (
-        e.ResourceType === "AWS::CloudFormation::Stack" &&
-        e.PhysicalResourceId === stackId &&
-        TERMINAL.test(String(e.ResourceStatus))
-      ) {
-        final = String(e.ResourceStatus);
-      }
+): Promise<StackEvent[]> {
+  const fresh: StackEvent[] = [];
+  // Newest first: read until an event already shown (or known before the action).
+  pages: for await (const page of paginateDescribeStackEvents(
+    { client: clients.cloudformation },
+    { StackName: stackId },
+  )) {
+    for (const e of page.StackEvents ?? []) {
+      if (!e.EventId || seen.has(e.EventId)) break pages;
+      fresh.push(e);
     }
-    if (final) return final;
-    await term.sleep(pollMs);
   }
+  fresh.reverse();
+  for (const e of fresh) {
+    seen.add(e.EventId!);
+    term.out(formatEvent(e));
+  }
+  return fresh;
+}
+
+type StackWaiter = typeof waitUntilStackCreateComplete;
+
+/**
+ * Runs the SDK's waiter on the stack while printing its new events. Resolves with the events
+ * printed and whether the waiter gave up; what the final status means is the caller's call.
+ */
+async function follow(
+  clients: AwsClients,
+  stackId: string,
+  seen: Set<string>,
+  term: Terminal,
+  waiter: StackWaiter,
+  wait: WaitOptions,
+): Promise<{ events: StackEvent[]; timedOut: boolean }> {
+  const events: StackEvent[] = [];
+  const stop = new AbortController();
+  let streamError: unknown;
+  const stream = (async () => {
+    while (!stop.signal.aborted) {
+      events.push(...(await printNewEvents(clients, stackId, seen, term)));
+      await sleep(wait.minDelay * 1000, undefined, { signal: stop.signal }).catch(() => {});
+    }
+  })().catch((error: unknown) => {
+    streamError = error;
+  });
+  let timedOut = false;
+  try {
+    await waiter({ client: clients.cloudformation, ...wait }, { StackName: stackId });
+  } catch (error) {
+    // The waiter throws on its FAILURE state too (a JSON dump of the last answer): that is an
+    // outcome, read from the stack below. Only its own misconfiguration is a real error.
+    if (errorName(error) === "TimeoutError") timedOut = true;
+    else if (!isWaiterFailure(error)) throw error;
+  } finally {
+    stop.abort();
+    await stream;
+  }
+  if (streamError) throw streamError;
+  events.push(...(await printNewEvents(clients, stackId, seen, term)));
+  return { events, timedOut };
+}
+
+function isWaiterFailure(error: unknown): boolean {
+  try {
+    return (JSON.parse((error as Error).message) as { state?: string }).state === "FAILURE";
+  } catch {
+    return false;
+  }
+}
+
+/** Waits for the change set and returns it whole (every page of changes). */
+async function settledChangeSet(
+  clients: AwsClients,
+  stackName: string,
+  changeSetId: string,
+  wait: WaitOptions,
+): Promise<{ described?: DescribeChangeSetCommandOutput; changes: Change[]; timedOut: boolean }> {
+  const input = { ChangeSetName: changeSetId, StackName: stackName };
+  try {
+    await waitUntilChangeSetCreateComplete({ client: clients.cloudformation, ...wait }, input);
+  } catch (error) {
+    if (errorName(error) === "TimeoutError") return { changes: [], timedOut: true };
+    if (!isWaiterFailure(error)) throw error;
+  }
+  let described: DescribeChangeSetCommandOutput | undefined;
+  const changes: Change[] = [];
+  for await (const page of paginateDescribeChangeSet({ client: clients.cloudformation }, input)) {
+    described ??= page;
+    changes.push(...(page.Changes ?? []));
+  }
+  return { described, changes, timedOut: false };
+}
+
+function formatChange(c: Change): string {
+  const r = c.ResourceChange;
+  if (!r) return `  ${c.Type}\n`;
+  const replacement =
+    r.Replacement === "True"
+      ? "  REPLACEMENT"
+      : r.Replacement === "Conditional"
+        ? "  (may replace)"
+        : "";
+  return `  ${String(r.Action).padEnd(7)} ${String(r.ResourceType).padEnd(42)} ${r.LogicalResourceId}${replacement}\n`;
 }
 
 /** Creates a change set, shows it, asks, executes it and follows it. Returns the exit code. */
@@ -194,22 +335,14 @@ export async function deployStack(
   term: Terminal,
   options: OperationOptions,
 ): Promise<number> {
-  const pollMs = options.pollMs ?? 5000;
   const existing = await describeStack(clients, plan.stackName);
-  if (existing?.StackStatus === "ROLLBACK_COMPLETE") {
-    term.out(
-      `stack ${plan.stackName} failed its creation (ROLLBACK_COMPLETE) and cannot be updated: run npm run destroy first, then deploy again\n`,
-    );
-    return 1;
-  }
-  if (
-    existing?.StackStatus &&
-    /_IN_PROGRESS$/.test(existing.StackStatus) &&
-    existing.StackStatus !== "REVIEW_IN_PROGRESS"
-  ) {
-    term.out(
-      `stack ${plan.stackName} is busy (${existing.StackStatus}); try again when it settles\n`,
-    );
+  const refused = existing?.StackStatus && refusal(plan.stackName, existing.StackStatus);
+  if (existing && refused) {
+    term.out(`${refused}\n`);
+    // A stack that is busy has not failed (yet); any other refusal is the end of a failure.
+    if (!String(existing.StackStatus).endsWith("_IN_PROGRESS")) {
+      printFailures(await lastOperationEvents(clients, existing), existing, term);
+    }
     return 1;
   }
   const changeSetType =
@@ -219,27 +352,40 @@ export async function deployStack(
     ? { TemplateURL: await uploadTemplate(clients, plan, term) }
     : { TemplateBody: plan.templateBody };
   const changeSetName = `fleetline-${Date.now()}`;
-  const created = (await clients.cloudformation.send(
-    new CreateChangeSetCommand({
-      StackName: plan.stackName,
-      ChangeSetName: changeSetName,
-      ChangeSetType: changeSetType,
-      ...template,
-      Parameters: plan.parameters.map((p) => ({ ParameterKey: p.key, ParameterValue: p.value })),
-      Capabilities: ["CAPABILITY_IAM"],
-      Description: "npm run deploy",
-    }),
-  )) as CreateChangeSetCommandOutput;
-  const changeSetId = created.Id ?? changeSetName;
+  let changeSetId: string;
+  try {
+    const created = await clients.cloudformation.send(
+      new CreateChangeSetCommand({
+        StackName: plan.stackName,
+        ChangeSetName: changeSetName,
+        ChangeSetType: changeSetType,
+        ...template,
+        Parameters: plan.parameters.map((p) => ({ ParameterKey: p.key, ParameterValue: p.value })),
+        Capabilities: ["CAPABILITY_IAM"],
+        Description: "npm run deploy",
+      }),
+    );
+    changeSetId = created.Id ?? changeSetName;
+  } catch (error) {
+    // A service answer (bad template, missing capability, name clash): say it plainly.
+    if (!(error instanceof Error) || !("$metadata" in error)) throw error;
+    term.out(`change set could not be created: ${error.name}: ${error.message}\n`);
+    return 1;
+  }
   term.out(`change set ${changeSetName} (${changeSetType}) being computed…\n`);
 
-  let described: DescribeChangeSetCommandOutput;
-  for (;;) {
-    described = (await clients.cloudformation.send(
-      new DescribeChangeSetCommand({ ChangeSetName: changeSetId, StackName: plan.stackName }),
-    )) as DescribeChangeSetCommandOutput;
-    if (described.Status === "CREATE_COMPLETE" || described.Status === "FAILED") break;
-    await term.sleep(pollMs);
+  const wait = options.changeSetWait ?? CHANGE_SET_WAIT;
+  const { described, changes, timedOut } = await settledChangeSet(
+    clients,
+    plan.stackName,
+    changeSetId,
+    wait,
+  );
+  if (timedOut || !described) {
+    term.out(
+      `change set ${changeSetName} was still being computed after ${wait.maxWaitTime} s; look at it in the console, nothing was executed\n`,
+    );
+    return 1;
   }
   if (described.Status === "FAILED") {
     const reason = described.StatusReason ?? "no reason given";
@@ -250,37 +396,18 @@ export async function deployStack(
       );
       return 0;
     }
-    term.out(`change set failed: ${reason}\n`);
+    term.out(`change set failed: ${reason}\nnothing was executed\n`);
+    return 1;
+  }
+  if (described.ExecutionStatus !== "AVAILABLE") {
+    term.out(
+      `change set ${changeSetName} cannot be executed (execution status ${described.ExecutionStatus}${described.StatusReason ? `: ${described.StatusReason}` : ""})\n`,
+    );
     return 1;
   }
 
-  const changes = [...(described.Changes ?? [])];
-  let token = described.NextToken;
-  while (token) {
-    const page = (await clients.cloudformation.send(
-      new DescribeChangeSetCommand({
-        ChangeSetName: changeSetId,
-        StackName: plan.stackName,
-        NextToken: token,
-      }),
-    )) as DescribeChangeSetCommandOutput;
-    changes.push(...(page.Changes ?? []));
-    token = page.NextToken;
-  }
   term.out(`${changes.length} change(s):\n`);
-  for (const c of changes) {
-    const r = c.ResourceChange;
-    if (!r) continue;
-    const replacement =
-      r.Replacement === "True"
-        ? "  REPLACEMENT"
-        : r.Replacement === "Conditional"
-          ? "  (may replace)"
-          : "";
-    term.out(
-      `  ${String(r.Action).padEnd(7)} ${String(r.ResourceType).padEnd(42)} ${r.LogicalResourceId}${replacement}\n`,
-    );
-  }
+  for (const c of changes) term.out(formatChange(c));
 
   if (!options.yes) {
     const answer = await term.ask(`Execute this change set on ${plan.stackName}? [y/N] `);
@@ -295,14 +422,24 @@ export async function deployStack(
   await clients.cloudformation.send(
     new ExecuteChangeSetCommand({ ChangeSetName: changeSetId, StackName: plan.stackName }),
   );
-  const status = await streamEvents(clients, stackId, seen, term, pollMs);
+  // The create waiter also stops, as a success, on UPDATE_ROLLBACK_COMPLETE and others: its
+  // "success" means "settled", so the exit code comes from the status reached, never from it.
+  const expected = changeSetType === "CREATE" ? "CREATE_COMPLETE" : "UPDATE_COMPLETE";
+  const waiter =
+    changeSetType === "CREATE" ? waitUntilStackCreateComplete : waitUntilStackUpdateComplete;
+  const stackWait = options.stackWait ?? STACK_WAIT;
+  const outcome = await follow(clients, stackId, seen, term, waiter, stackWait);
   const stack = await describeStack(clients, stackId);
-  const finalStatus = stack?.StackStatus ?? status;
+  const finalStatus = stack?.StackStatus ?? "gone";
   term.out(`stack ${plan.stackName}: ${finalStatus}\n`);
-  if (!TERMINAL_OK.has(finalStatus)) {
+  if (outcome.timedOut) {
     term.out(
-      "see the first FAILED event above; the README's troubleshooting section lists where to look next\n",
+      `still not settled after ${stackWait.maxWaitTime} s; CloudFormation carries on: follow it in the console\n`,
     );
+    return 1;
+  }
+  if (finalStatus !== expected) {
+    printFailures(outcome.events, stack, term);
     return 1;
   }
   for (const o of stack?.Outputs ?? []) {
@@ -318,7 +455,6 @@ export async function destroyStack(
   term: Terminal,
   options: OperationOptions,
 ): Promise<number> {
-  const pollMs = options.pollMs ?? 5000;
   const stack = await describeStack(clients, plan.stackName);
   if (!stack?.StackId) {
     term.out(
@@ -326,26 +462,29 @@ export async function destroyStack(
     );
     return 0;
   }
+  const status = String(stack.StackStatus);
+  if (status.endsWith("_IN_PROGRESS") && status !== "REVIEW_IN_PROGRESS") {
+    term.out(
+      `stack ${plan.stackName} is busy (${status}): nothing was deleted; wait until it settles, then destroy again\n`,
+    );
+    return 1;
+  }
   const physical = new Map<string, string>();
-  let token: string | undefined;
-  do {
-    const page = (await clients.cloudformation.send(
-      new ListStackResourcesCommand({ StackName: stack.StackId, NextToken: token }),
-    )) as ListStackResourcesCommandOutput;
+  for await (const page of paginateListStackResources(
+    { client: clients.cloudformation },
+    { StackName: stack.StackId },
+  )) {
     for (const r of page.StackResourceSummaries ?? []) {
       if (r.LogicalResourceId && r.PhysicalResourceId) {
         physical.set(r.LogicalResourceId, r.PhysicalResourceId);
       }
     }
-    token = page.NextToken;
-  } while (token);
+  }
   const retained = plan.retained
     .filter((r) => physical.has(r.logicalId))
     .map((r) => ({ ...r, physicalId: physical.get(r.logicalId)! }));
 
-  term.out(
-    `deleting stack ${plan.stackName} (${stack.StackStatus}) in ${await clients.region()}\n`,
-  );
+  term.out(`deleting stack ${plan.stackName} (${status}) in ${await clients.region()}\n`);
   term.out("these stay after deletion (data is never lost by a teardown):\n");
   for (const r of retained) term.out(`  ${r.type.padEnd(24)} ${r.physicalId}\n`);
   if (!options.yes) {
@@ -357,9 +496,26 @@ export async function destroyStack(
   }
   const seen = await recentEventIds(clients, stack.StackId);
   await clients.cloudformation.send(new DeleteStackCommand({ StackName: stack.StackId }));
-  const status = await streamEvents(clients, stack.StackId, seen, term, pollMs);
-  term.out(`stack ${plan.stackName}: ${status}\n`);
-  if (status !== "DELETE_COMPLETE") return 1;
+  const stackWait = options.stackWait ?? STACK_WAIT;
+  const outcome = await follow(
+    clients,
+    stack.StackId,
+    seen,
+    term,
+    waitUntilStackDeleteComplete,
+    stackWait,
+  );
+  const after = await describeStack(clients, stack.StackId);
+  const finalStatus = after?.StackStatus ?? "DELETE_COMPLETE";
+  term.out(`stack ${plan.stackName}: ${finalStatus}\n`);
+  if (outcome.timedOut) {
+    term.out(`still not deleted after ${stackWait.maxWaitTime} s; follow it in the console\n`);
+    return 1;
+  }
+  if (finalStatus !== "DELETE_COMPLETE") {
+    printFailures(outcome.events, after, term);
+    return 1;
+  }
   if (retained.length > 0) {
     term.out("to remove what was retained as well:\n");
     for (const r of retained) {

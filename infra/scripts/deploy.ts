@@ -9,7 +9,16 @@ import { createInterface } from "node:readline/promises";
 import { fileURLToPath } from "node:url";
 import { checkParameters, type ParameterCheck, parseParameterFile } from "../lib/parameter-file.js";
 import { type CliOptions, parseCliArgs, USAGE, UsageError } from "./cli-args.js";
-import { type AwsClients, deployStack, destroyStack, type Terminal } from "./cloudformation-ops.js";
+import {
+  type AwsClients,
+  CHANGE_SET_WAIT,
+  deployStack,
+  destroyStack,
+  type OperationOptions,
+  STACK_WAIT,
+  type Terminal,
+  type WaitOptions,
+} from "./cloudformation-ops.js";
 import { buildPlan, formatPlan, type TemplateDocument } from "./plan.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -21,7 +30,8 @@ function fail(message: string, code = 2): never {
 }
 
 async function makeClients(options: CliOptions): Promise<AwsClients> {
-  // Imported here so --dry-run and validation never load (or configure) the SDK.
+  // Imported here so --dry-run and validation never load (or configure) the SDK. Endpoints come
+  // from the SDK's own settings (AWS_ENDPOINT_URL_CLOUDFORMATION…), which is how tests reach it.
   const [{ CloudFormationClient }, { S3Client }, { STSClient }] = await Promise.all([
     import("@aws-sdk/client-cloudformation"),
     import("@aws-sdk/client-s3"),
@@ -35,6 +45,34 @@ async function makeClients(options: CliOptions): Promise<AwsClients> {
     sts: new STSClient(config),
     region: () => cloudformation.config.region(),
   };
+}
+
+/** A positive number of seconds from the environment, or undefined when unset. */
+function seconds(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    fail(`${name}=${raw}: expected a number of seconds > 0`);
+  return value;
+}
+
+/**
+ * Polling pace. FLEETLINE_DEPLOY_POLL_SECONDS (every poll) and FLEETLINE_DEPLOY_MAX_WAIT_SECONDS
+ * (give up after) exist so tests run in seconds; unset, the defaults suit a real stack.
+ */
+function waits(): Pick<OperationOptions, "changeSetWait" | "stackWait"> {
+  const poll = seconds("FLEETLINE_DEPLOY_POLL_SECONDS");
+  const maxWait = seconds("FLEETLINE_DEPLOY_MAX_WAIT_SECONDS");
+  const tune = (base: WaitOptions): WaitOptions => {
+    const delay = poll === undefined ? {} : { minDelay: poll, maxDelay: poll };
+    const tuned = { ...base, ...delay, ...(maxWait === undefined ? {} : { maxWaitTime: maxWait }) };
+    if (tuned.maxWaitTime <= tuned.minDelay) {
+      fail("FLEETLINE_DEPLOY_MAX_WAIT_SECONDS must exceed the time between polls");
+    }
+    return tuned;
+  };
+  return { changeSetWait: tune(CHANGE_SET_WAIT), stackWait: tune(STACK_WAIT) };
 }
 
 function terminal(): Terminal {
@@ -51,7 +89,6 @@ function terminal(): Terminal {
         rl.close();
       }
     },
-    sleep: (ms) => new Promise((done) => setTimeout(done, ms)),
   };
 }
 
@@ -94,10 +131,11 @@ async function main(argv: readonly string[]): Promise<number> {
   process.stdout.write(formatPlan(plan, options.dryRun));
   if (options.dryRun) return 0;
 
+  const pace = waits();
   const clients = await makeClients(options);
   const run = options.command === "deploy" ? deployStack : destroyStack;
   try {
-    return await run(clients, plan, terminal(), { yes: options.yes });
+    return await run(clients, plan, terminal(), { yes: options.yes, ...pace });
   } catch (error) {
     if (error instanceof UsageError) fail(error.message);
     const name = error instanceof Error ? error.name : "Error";

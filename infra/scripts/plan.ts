@@ -102,7 +102,10 @@ export function formatPlan(plan: Plan, dryRun: boolean): string {
     }
     const bucket = plan.templateBucket ?? "fleetline-templates-<account>-<region>";
     lines.push("  steps");
-    lines.push("    1. look up the account (sts:GetCallerIdentity)");
+    lines.push(
+      "    1. describe the stack: one that is busy (*_IN_PROGRESS) or failed (ROLLBACK_COMPLETE, *_FAILED)",
+      "       is refused with its failed events (exit 1); then look up the account (sts:GetCallerIdentity)",
+    );
     if (plan.uploadToS3) {
       lines.push(
         `    2. upload the template to s3://${bucket}/${plan.stackName}/${plan.templateHash}.json`,
@@ -115,12 +118,16 @@ export function formatPlan(plan: Plan, dryRun: boolean): string {
       "    3. create a change set (CREATE or UPDATE) with CAPABILITY_IAM and list its changes",
     );
     lines.push("    4. ask before executing it (--yes skips the question)");
-    lines.push("    5. stream stack events until it completes, then print the outputs");
+    lines.push(
+      "    5. stream stack events until the stack settles; print the outputs, or the failed events (exit 1)",
+    );
   } else {
     lines.push("  steps");
-    lines.push("    1. describe the stack and list what it retains");
+    lines.push("    1. describe the stack (a busy one is refused) and list what it retains");
     lines.push("    2. ask you to type the stack name (--yes skips the question)");
-    lines.push("    3. delete the stack and stream its events until it is gone");
+    lines.push(
+      "    3. delete the stack and stream its events until it is gone (failed events and exit 1 if not)",
+    );
   }
   lines.push("  retained when the stack is deleted (remove by hand if wanted)");
   for (const r of plan.retained) lines.push(`    ${r.logicalId} (${r.type})`);

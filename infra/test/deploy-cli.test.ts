@@ -1,20 +1,24 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { after, describe, type TestContext, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { S3Client } from "@aws-sdk/client-s3";
+import { STSClient } from "@aws-sdk/client-sts";
 import { checkParameters, parseParameterFile } from "../lib/parameter-file.js";
 import { parseCliArgs, UsageError } from "../scripts/cli-args.js";
 import {
   type AwsClients,
   deployStack,
   destroyStack,
-  type Sender,
+  type OperationOptions,
   type Terminal,
 } from "../scripts/cloudformation-ops.js";
 import { buildPlan, type Plan, type TemplateDocument } from "../scripts/plan.js";
+import { type FakeAws, type Scenario, type StackStep, startFakeAws } from "./support/fake-aws.js";
 
 const infraDir = fileURLToPath(new URL("..", import.meta.url));
 const examplePath = fileURLToPath(
@@ -26,19 +30,48 @@ const template = JSON.parse(
 const dir = mkdtempSync(join(tmpdir(), "fleetline-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs the real entry point with no AWS configuration at all. */
-function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+interface CliResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs the real entry point as users do, as a child process (asynchronously: a fake AWS server
+ * may be answering from this process). Without `fake` there is no AWS configuration at all; with
+ * it, fake credentials and the SDK's own endpoint variables point every client at the fake.
+ */
+function runCli(args: string[], fake?: FakeAws, extra: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir };
-  // Any SDK call would have to find credentials and a region; none are available, and IMDS is off.
+  // Nothing may reach the network: no instance metadata, no config or credentials files.
   env.AWS_EC2_METADATA_DISABLED = "true";
   env.AWS_CONFIG_FILE = join(dir, "none");
   env.AWS_SHARED_CREDENTIALS_FILE = join(dir, "none");
-  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/deploy.ts", ...args], {
+  if (fake) {
+    Object.assign(env, {
+      AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+      AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      AWS_ENDPOINT_URL_CLOUDFORMATION: fake.url,
+      AWS_ENDPOINT_URL_S3: fake.url,
+      AWS_ENDPOINT_URL_STS: fake.url,
+      FLEETLINE_DEPLOY_POLL_SECONDS: "0.05",
+      FLEETLINE_DEPLOY_MAX_WAIT_SECONDS: "20",
+    });
+  }
+  Object.assign(env, extra);
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/deploy.ts", ...args], {
     cwd: infraDir,
     env,
-    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
   });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 describe("command line", () => {
@@ -109,8 +142,13 @@ describe("command line", () => {
 });
 
 describe("npm run deploy -- --dry-run", () => {
-  test("prints the plan from the example file and exits 0 without AWS", () => {
-    const { status, stdout, stderr } = runCli(["deploy", "--parameters", examplePath, "--dry-run"]);
+  test("prints the plan from the example file and exits 0 without AWS", async () => {
+    const { status, stdout, stderr } = await runCli([
+      "deploy",
+      "--parameters",
+      examplePath,
+      "--dry-run",
+    ]);
     assert.equal(stderr, "");
     assert.equal(status, 0);
     assert.match(stdout, /^fleetline deploy \(dry run: no AWS calls\)\n/);
@@ -123,7 +161,7 @@ describe("npm run deploy -- --dry-run", () => {
     assert.match(stdout, /UsersTable[0-9A-F]+ \(AWS::DynamoDB::Table\)/);
   });
 
-  test("marks defaults and names the stack from AppName-EnvName", () => {
+  test("marks defaults and names the stack from AppName-EnvName", async () => {
     const file = join(dir, "minimal.json");
     writeFileSync(
       file,
@@ -136,7 +174,7 @@ describe("npm run deploy -- --dry-run", () => {
         RepositoryOwner: "octo-org",
       }),
     );
-    const { status, stdout } = runCli([
+    const { status, stdout } = await runCli([
       "deploy",
       "--parameters",
       file,
@@ -151,10 +189,10 @@ describe("npm run deploy -- --dry-run", () => {
     assert.doesNotMatch(stdout, /OperatorEmail .*\(default\)/);
   });
 
-  test("a bad file stops before AWS with every problem listed, exit 2", () => {
+  test("a bad file stops before AWS with every problem listed, exit 2", async () => {
     const file = join(dir, "bad.json");
     writeFileSync(file, JSON.stringify({ OperatorEmail: "nobody", InstanceType: "t2.micro" }));
-    const { status, stdout, stderr } = runCli(["deploy", "--parameters", file, "--dry-run"]);
+    const { status, stdout, stderr } = await runCli(["deploy", "--parameters", file, "--dry-run"]);
     assert.equal(status, 2);
     assert.equal(stdout, "");
     assert.equal(
@@ -168,14 +206,19 @@ describe("npm run deploy -- --dry-run", () => {
     );
   });
 
-  test("usage errors print the usage, exit 2", () => {
-    const { status, stderr } = runCli(["deploy", "--dry-run"]);
+  test("usage errors print the usage, exit 2", async () => {
+    const { status, stderr } = await runCli(["deploy", "--dry-run"]);
     assert.equal(status, 2);
     assert.match(stderr, /^deploy needs --parameters <file>.*\nusage:\n/s);
   });
 
-  test("destroy --dry-run says what is retained", () => {
-    const { status, stdout } = runCli(["destroy", "--stack-name", "fleetline-prod", "--dry-run"]);
+  test("destroy --dry-run says what is retained", async () => {
+    const { status, stdout } = await runCli([
+      "destroy",
+      "--stack-name",
+      "fleetline-prod",
+      "--dry-run",
+    ]);
     assert.equal(status, 0);
     assert.match(stdout, /^fleetline destroy \(dry run: no AWS calls\)\n/);
     assert.match(stdout, /retained when the stack is deleted/);
@@ -186,31 +229,97 @@ describe("npm run deploy -- --dry-run", () => {
   });
 });
 
-// ---- The AWS conversation, against fake clients (no network) ----
+// ---- The AWS conversation, through the wire protocols (test/support/fake-aws.ts) ----
 
-type Handler = (input: Record<string, unknown>, call: number) => unknown;
+const VPC = "AWS::EC2::VPC";
+const ASG = "AWS::AutoScaling::AutoScalingGroup";
+const NO_SIGNAL =
+  "Received 0 SUCCESS signal(s) out of 2.  Unable to satisfy 100% MinSuccessfulInstancesPercent requirement";
 
-/** A fake SDK client: answers by command class name and records every call. */
-function fakeClient(handlers: Record<string, Handler>, log: string[]): Sender {
-  const counts = new Map<string, number>();
-  return {
-    send: async (command: object) => {
-      const name = command.constructor.name.replace(/Command$/, "");
-      const call = (counts.get(name) ?? 0) + 1;
-      counts.set(name, call);
-      log.push(name);
-      const handler = handlers[name];
-      if (!handler) throw new Error(`unexpected ${name}`);
-      return handler((command as { input: Record<string, unknown> }).input, call);
+/** A stack that was created once and is settled: the start of every update scenario. */
+const created: readonly StackStep[] = [
+  { status: "CREATE_IN_PROGRESS", reason: "User Initiated" },
+  { status: "CREATE_COMPLETE" },
+];
+
+/** The steps of a creation whose Auto Scaling group never gets its signals. */
+const failedCreation: readonly StackStep[] = [
+  { status: "CREATE_IN_PROGRESS", reason: "User Initiated" },
+  {
+    status: "CREATE_IN_PROGRESS",
+    events: [
+      { logicalId: "NetworkVpc", type: VPC, status: "CREATE_IN_PROGRESS" },
+      { logicalId: "NetworkVpc", type: VPC, status: "CREATE_COMPLETE" },
+      { logicalId: "FleetGroupASGF037160E", type: ASG, status: "CREATE_IN_PROGRESS" },
+    ],
+  },
+  {
+    status: "ROLLBACK_IN_PROGRESS",
+    reason: "The following resource(s) failed to create: [FleetGroupASGF037160E].",
+    events: [
+      { logicalId: "FleetGroupASGF037160E", type: ASG, status: "CREATE_FAILED", reason: NO_SIGNAL },
+    ],
+  },
+  {
+    status: "ROLLBACK_COMPLETE",
+    events: [
+      { logicalId: "FleetGroupASGF037160E", type: ASG, status: "DELETE_COMPLETE" },
+      { logicalId: "NetworkVpc", type: VPC, status: "DELETE_COMPLETE" },
+    ],
+  },
+];
+
+/** The steps of an update whose replacement instances fail, rolled back to `end`. */
+function failedUpdate(end: string): StackStep[] {
+  return [
+    { status: "UPDATE_IN_PROGRESS", reason: "User Initiated" },
+    {
+      status: "UPDATE_ROLLBACK_IN_PROGRESS",
+      reason: "The following resource(s) failed to update: [FleetGroupASGF037160E].",
+      events: [
+        {
+          logicalId: "FleetGroupASGF037160E",
+          type: ASG,
+          status: "UPDATE_FAILED",
+          reason: NO_SIGNAL,
+        },
+      ],
     },
-  };
+    { status: end },
+  ];
 }
 
-function notFound(): never {
-  throw Object.assign(new Error("Stack with id fleetline-prod does not exist"), {
-    name: "ValidationError",
-  });
+/** Starts a fake for one test, closed when the test ends. */
+async function fakeAws(t: TestContext, scenario: Scenario): Promise<FakeAws> {
+  const fake = await startFakeAws(scenario);
+  t.after(() => fake.close());
+  return fake;
 }
+
+const deployArgs = ["deploy", "--parameters", examplePath, "--region", "eu-west-3", "--yes"];
+
+/** The real SDK clients, pointed at the fake with `endpoint` (for in-process runs). */
+function sdkClients(t: TestContext, fake: FakeAws): AwsClients {
+  const config = {
+    region: "eu-west-3",
+    endpoint: fake.url,
+    credentials: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "fake" },
+  };
+  const cloudformation = new CloudFormationClient(config);
+  const s3 = new S3Client(config);
+  const sts = new STSClient(config);
+  t.after(() => {
+    cloudformation.destroy();
+    s3.destroy();
+    sts.destroy();
+  });
+  return { cloudformation, s3, sts, region: async () => "eu-west-3" };
+}
+
+const fast: Omit<OperationOptions, "yes"> = {
+  changeSetWait: { minDelay: 0.02, maxDelay: 0.05, maxWaitTime: 10 },
+  stackWait: { minDelay: 0.02, maxDelay: 0.05, maxWaitTime: 10 },
+};
 
 function fakeTerminal(answer: string): Terminal & { text: () => string; asked: string[] } {
   const out: string[] = [];
@@ -221,7 +330,6 @@ function fakeTerminal(answer: string): Terminal & { text: () => string; asked: s
       asked.push(q);
       return answer;
     },
-    sleep: async () => {},
     text: () => out.join(""),
     asked,
   };
@@ -238,115 +346,47 @@ function examplePlan(command: "deploy" | "destroy"): Plan {
   );
 }
 
-const stackId = "arn:aws:cloudformation:eu-west-3:123456789012:stack/fleetline-prod/abc";
-
-function clients(
-  cfn: Record<string, Handler>,
-  log: string[],
-  s3: Record<string, Handler> = {},
-): AwsClients {
-  return {
-    cloudformation: fakeClient(cfn, log),
-    s3: fakeClient(s3, log),
-    sts: fakeClient({ GetCallerIdentity: () => ({ Account: "123456789012" }) }, log),
-    region: async () => "eu-west-3",
-  };
+/** The block printed after a failure: the failed events, oldest first. */
+function failedBlock(stdout: string): string {
+  const start = stdout.indexOf("failed events (oldest first");
+  assert.notEqual(start, -1, `no failed-events block in:\n${stdout}`);
+  return stdout.slice(start);
 }
 
-describe("deploy against fake AWS", () => {
-  test("creates: uploads the template, shows the change set, executes, streams events, prints outputs", async () => {
-    const log: string[] = [];
-    // Newest first, as CloudFormation returns them; the clock is irrelevant (ids decide).
-    const newEvents = [
-      {
-        EventId: "3",
-        Timestamp: new Date(Date.now() - 3_600_000),
-        ResourceType: "AWS::CloudFormation::Stack",
-        PhysicalResourceId: stackId,
-        LogicalResourceId: "fleetline-prod",
-        ResourceStatus: "CREATE_COMPLETE",
+describe("npm run deploy against the wire protocols", () => {
+  test("creates: uploads, lists the change set, executes, streams events, prints outputs, exit 0", async (t) => {
+    const fake = await fakeAws(t, {
+      changeSet: {
+        changes: [
+          { action: "Add", type: VPC, logicalId: "NetworkVpc" },
+          { action: "Add", type: ASG, logicalId: "FleetGroupASGF037160E" },
+        ],
       },
-      {
-        EventId: "2",
-        Timestamp: new Date(Date.now() - 3_700_000),
-        ResourceType: "AWS::EC2::VPC",
-        PhysicalResourceId: "vpc-1",
-        LogicalResourceId: "NetworkVpc",
-        ResourceStatus: "CREATE_COMPLETE",
-      },
-    ];
-    let createInput: Record<string, unknown> = {};
-    let putKey = "";
-    const aws = clients(
-      {
-        DescribeStacks: (_input, call) =>
-          call === 1
-            ? notFound()
-            : {
-                Stacks: [
-                  {
-                    StackStatus: "CREATE_COMPLETE",
-                    Outputs: [
-                      {
-                        OutputKey: "SiteUrl",
-                        OutputValue: "http://fl-123.eu-west-3.elb.amazonaws.com",
-                      },
-                    ],
-                  },
-                ],
-              },
-        CreateChangeSet: (input) => {
-          createInput = input;
-          return { Id: "cs-1", StackId: stackId };
+      execution: [
+        failedCreation[0]!,
+        failedCreation[1]!,
+        {
+          status: "CREATE_COMPLETE",
+          events: [{ logicalId: "FleetGroupASGF037160E", type: ASG, status: "CREATE_COMPLETE" }],
         },
-        DescribeChangeSet: (_input, call) =>
-          call === 1
-            ? { Status: "CREATE_IN_PROGRESS" }
-            : {
-                Status: "CREATE_COMPLETE",
-                StackId: stackId,
-                Changes: [
-                  {
-                    ResourceChange: {
-                      Action: "Add",
-                      ResourceType: "AWS::EC2::VPC",
-                      LogicalResourceId: "NetworkVpc",
-                    },
-                  },
-                ],
-              },
-        ExecuteChangeSet: () => ({}),
-        DescribeStackEvents: (_input, call) => ({
-          StackEvents: [
-            ...(call === 1 ? [] : newEvents),
-            {
-              EventId: "0",
-              Timestamp: new Date(Date.now() - 60_000),
-              ResourceType: "AWS::CloudFormation::Stack",
-              PhysicalResourceId: stackId,
-              LogicalResourceId: "fleetline-prod",
-              ResourceStatus: "REVIEW_IN_PROGRESS",
-            },
-          ],
-        }),
+      ],
+      outputs: { SiteUrl: "https://d111111abcdef8.cloudfront.net" },
+      // Transient errors: the SDK's retries absorb them.
+      faults: {
+        DescribeChangeSet: [{ status: 500, code: "InternalFailure", message: "try again" }],
+        DescribeStacks: [{ status: 400, code: "Throttling", message: "Rate exceeded" }],
       },
-      log,
-      {
-        HeadBucket: () => {
-          throw Object.assign(new Error("not found"), { name: "NotFound" });
-        },
-        CreateBucket: () => ({}),
-        PutPublicAccessBlock: () => ({}),
-        PutObject: (input) => {
-          putKey = String(input.Key);
-          return {};
-        },
-      },
+    });
+    const { status, stdout, stderr } = await runCli(deployArgs, fake);
+    assert.equal(status, 0, stdout + stderr);
+    const bucket = "fleetline-templates-123456789012-eu-west-3";
+    assert.deepEqual(
+      fake.actions().slice(0, 2),
+      ["DescribeStacks", "DescribeStacks"],
+      "the throttled call was retried by the SDK",
     );
-    const term = fakeTerminal("y");
-    const code = await deployStack(aws, examplePlan("deploy"), term, { yes: false, pollMs: 0 });
-    assert.equal(code, 0, term.text());
-    assert.deepEqual(log, [
+    const sequence = fake.actions().filter((a, i, all) => a !== all[i - 1]);
+    assert.deepEqual(sequence.slice(0, 9), [
       "DescribeStacks",
       "GetCallerIdentity",
       "HeadBucket",
@@ -355,184 +395,494 @@ describe("deploy against fake AWS", () => {
       "PutObject",
       "CreateChangeSet",
       "DescribeChangeSet",
-      "DescribeChangeSet",
       "DescribeStackEvents",
-      "ExecuteChangeSet",
-      "DescribeStackEvents",
-      "DescribeStacks",
     ]);
-    assert.equal(createInput.ChangeSetType, "CREATE");
-    assert.deepEqual(createInput.Capabilities, ["CAPABILITY_IAM"]);
+    assert.ok(fake.actions().includes("ExecuteChangeSet"));
+    assert.equal(fake.actions().filter((a) => a === "ExecuteChangeSet").length, 1);
+    // The body uploaded is the committed template, minified, under its hash.
+    assert.equal(fake.objects.size, 1);
+    const [objectPath, body] = [...fake.objects][0]!;
+    assert.match(objectPath!, new RegExp(`^${bucket}/fleetline-prod/[0-9a-f]{16}\\.json$`));
+    assert.equal(body, JSON.stringify(template));
+    const create = fake.calls.find((c) => c.action === "CreateChangeSet")!.params;
+    assert.equal(create.ChangeSetType, "CREATE");
+    assert.equal(create["Capabilities.member.1"], "CAPABILITY_IAM");
     assert.equal(
-      createInput.TemplateURL,
-      `https://fleetline-templates-123456789012-eu-west-3.s3.eu-west-3.amazonaws.com/${putKey}`,
+      create.TemplateURL,
+      `https://${bucket}.s3.eu-west-3.amazonaws.com/${objectPath!.slice(bucket.length + 1)}`,
     );
-    assert.ok(
-      (createInput.Parameters as Array<{ ParameterKey: string }>).some(
-        (p) => p.ParameterKey === "OperatorEmail",
-      ),
+    // Every template parameter is sent, as the query protocol numbers list members.
+    const sent = Object.keys(template.Parameters).map((_, i) => [
+      create[`Parameters.member.${i + 1}.ParameterKey`],
+      create[`Parameters.member.${i + 1}.ParameterValue`],
+    ]);
+    assert.deepEqual(
+      sent.map(([key]) => key),
+      Object.keys(template.Parameters),
     );
-    assert.deepEqual(term.asked, ["Execute this change set on fleetline-prod? [y/N] "]);
-    const text = term.text();
-    assert.match(text, /1 change\(s\):\n {2}Add {5}AWS::EC2::VPC +NetworkVpc\n/);
-    // Events oldest first.
-    assert.ok(
-      text.indexOf("NetworkVpc\n", text.indexOf("change(s)") + 60) <
-        text.lastIndexOf("fleetline-prod\n"),
+    assert.deepEqual(
+      sent.find(([key]) => key === "OperatorEmail"),
+      ["OperatorEmail", "ops@example.com"],
     );
+
+    assert.match(
+      stdout,
+      /\n2 change\(s\):\n {2}Add {5}AWS::EC2::VPC +NetworkVpc\n {2}Add {5}AWS::AutoScaling/,
+    );
+    const events = stdout.slice(stdout.indexOf("change(s)"));
     assert.doesNotMatch(
-      text,
+      events,
       /REVIEW_IN_PROGRESS/,
       "events from before the execution are not shown",
     );
-    assert.match(text, /SiteUrl +http:\/\/fl-123\.eu-west-3\.elb\.amazonaws\.com\n$/);
+    const order = [
+      /CREATE_IN_PROGRESS +AWS::CloudFormation::Stack +fleetline-prod {2}User Initiated/,
+      /CREATE_IN_PROGRESS +AWS::EC2::VPC +NetworkVpc/,
+      /CREATE_COMPLETE +AWS::EC2::VPC +NetworkVpc/,
+      /CREATE_COMPLETE +AWS::AutoScaling::AutoScalingGroup/,
+      /CREATE_COMPLETE +AWS::CloudFormation::Stack +fleetline-prod/,
+    ].map((re) => events.search(re));
+    assert.ok(
+      order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)),
+      events,
+    );
+    assert.match(
+      stdout,
+      /stack fleetline-prod: CREATE_COMPLETE\n {2}SiteUrl +https:\/\/d111111abcdef8\.cloudfront\.net\n$/,
+    );
   });
 
-  test("no changes: says so, deletes the empty change set, exits 0", async () => {
-    const log: string[] = [];
-    const aws = clients(
-      {
-        DescribeStacks: () => ({ Stacks: [{ StackStatus: "UPDATE_COMPLETE", StackId: stackId }] }),
-        CreateChangeSet: () => ({ Id: "cs-2" }),
-        DescribeChangeSet: () => ({
-          Status: "FAILED",
-          StatusReason:
-            "The submitted information didn't contain changes. Submit different information to create a change set.",
-        }),
-        DeleteChangeSet: () => ({}),
+  test("a creation that rolls back exits 1 with the failed events, and no outputs", async (t) => {
+    const fake = await fakeAws(t, { execution: failedCreation, outputs: { SiteUrl: "x" } });
+    const { status, stdout } = await runCli(deployArgs, fake);
+    assert.equal(status, 1, stdout);
+    assert.match(stdout, /\nstack fleetline-prod: ROLLBACK_COMPLETE\n/);
+    const block = failedBlock(stdout);
+    assert.match(
+      block,
+      /\n {2}\d\d:\d\d:\d\d {2}CREATE_FAILED +AWS::AutoScaling::AutoScalingGroup +FleetGroupASGF037160E {2}Received 0 SUCCESS signal\(s\) out of 2\./,
+    );
+    assert.equal(block.match(/_FAILED/g)?.length, 1, block);
+    assert.doesNotMatch(stdout, /SiteUrl/);
+  });
+
+  test("an update that rolls back (UPDATE_ROLLBACK_COMPLETE) exits 1 with the failed events", async (t) => {
+    const fake = await fakeAws(t, {
+      history: created,
+      execution: failedUpdate("UPDATE_ROLLBACK_COMPLETE"),
+    });
+    const { status, stdout } = await runCli(deployArgs, fake);
+    assert.equal(status, 1, stdout);
+    assert.equal(
+      fake.calls.find((c) => c.action === "CreateChangeSet")?.params.ChangeSetType,
+      "UPDATE",
+    );
+    assert.match(stdout, /\nstack fleetline-prod: UPDATE_ROLLBACK_COMPLETE\n/);
+    assert.match(
+      failedBlock(stdout),
+      /UPDATE_FAILED +AWS::AutoScaling::AutoScalingGroup +FleetGroupASGF037160E {2}Received 0/,
+    );
+  });
+
+  test("a stack in progress is refused before any change set, exit 1", async (t) => {
+    const fake = await fakeAws(t, {
+      history: [...created, { status: "UPDATE_IN_PROGRESS", reason: "User Initiated" }],
+    });
+    const { status, stdout } = await runCli(deployArgs, fake);
+    assert.equal(status, 1, stdout);
+    assert.match(
+      stdout,
+      /\nstack fleetline-prod is busy \(UPDATE_IN_PROGRESS\): another operation is running on it\. Nothing was changed; wait until it settles/,
+    );
+    assert.deepEqual(fake.actions(), ["DescribeStacks"]);
+  });
+
+  test("a change set that fails for another reason than 'no changes' exits 1 with the reason", async (t) => {
+    const reason =
+      "Parameter 'LatestAmiId' must be one of AllowedValues or the SSM parameter /aws/service/x does not exist";
+    const fake = await fakeAws(t, {
+      history: created,
+      changeSet: { statuses: ["CREATE_PENDING", "CREATE_IN_PROGRESS", "FAILED"], reason },
+    });
+    const { status, stdout } = await runCli(deployArgs, fake);
+    assert.equal(status, 1, stdout);
+    assert.ok(stdout.includes(`\nchange set failed: ${reason}\nnothing was executed\n`), stdout);
+    assert.ok(!fake.actions().includes("ExecuteChangeSet"));
+    assert.ok(!fake.actions().includes("DeleteChangeSet"), "a failed change set stays for review");
+  });
+
+  test("no changes: says so, deletes the empty change set, exit 0", async (t) => {
+    const fake = await fakeAws(t, {
+      history: created,
+      changeSet: {
+        statuses: ["FAILED"],
+        reason:
+          "The submitted information didn't contain changes. Submit different information to create a change set.",
       },
-      log,
-      { HeadBucket: () => ({}), PutObject: () => ({}) },
-    );
-    const term = fakeTerminal("y");
-    const code = await deployStack(aws, examplePlan("deploy"), term, { yes: true, pollMs: 0 });
-    assert.equal(code, 0);
-    assert.ok(log.includes("DeleteChangeSet"));
-    assert.ok(!log.includes("ExecuteChangeSet"));
-    assert.match(term.text(), /no changes: stack fleetline-prod already matches/);
+    });
+    const { status, stdout } = await runCli(deployArgs, fake);
+    assert.equal(status, 0, stdout);
+    assert.match(stdout, /\nno changes: stack fleetline-prod already matches/);
+    assert.ok(fake.actions().includes("DeleteChangeSet"));
+    assert.ok(!fake.actions().includes("ExecuteChangeSet"));
   });
 
-  test("answering no leaves the change set unexecuted, exit 1", async () => {
-    const log: string[] = [];
-    const aws = clients(
-      {
-        DescribeStacks: () => ({ Stacks: [{ StackStatus: "UPDATE_COMPLETE", StackId: stackId }] }),
-        CreateChangeSet: (input) => {
-          assert.equal(input.ChangeSetType, "UPDATE");
-          return { Id: "cs-3" };
-        },
-        DescribeChangeSet: () => ({ Status: "CREATE_COMPLETE", Changes: [] }),
-      },
-      log,
-      { HeadBucket: () => ({}), PutObject: () => ({}) },
+  test("a change set of several pages is listed whole", async (t) => {
+    const changes = Array.from({ length: 7 }, (_, i) => ({
+      action: "Modify" as const,
+      type: "AWS::IAM::Role",
+      logicalId: `Role${i + 1}`,
+      replacement: i === 6 ? ("True" as const) : undefined,
+    }));
+    const fake = await fakeAws(t, {
+      history: created,
+      changeSet: { changes, pageSize: 3 },
+      execution: [{ status: "UPDATE_IN_PROGRESS" }, { status: "UPDATE_COMPLETE" }],
+    });
+    const { status, stdout } = await runCli(deployArgs, fake);
+    assert.equal(status, 0, stdout);
+    const pages = fake.calls.filter((c) => c.action === "DescribeChangeSet" && c.params.NextToken);
+    assert.deepEqual(
+      pages.map((c) => c.params.NextToken),
+      ["3", "6"],
     );
-    const term = fakeTerminal("");
-    assert.equal(await deployStack(aws, examplePlan("deploy"), term, { yes: false, pollMs: 0 }), 1);
-    assert.ok(!log.includes("ExecuteChangeSet"));
+    assert.match(stdout, /\n7 change\(s\):\n/);
+    for (let i = 1; i <= 7; i++)
+      assert.match(stdout, new RegExp(`Modify +AWS::IAM::Role +Role${i}\\b`));
+    assert.match(stdout, /Role7 {2}REPLACEMENT\n/);
   });
 
-  test("a stack whose creation rolled back must be destroyed first", async () => {
-    const log: string[] = [];
-    const aws = clients(
-      { DescribeStacks: () => ({ Stacks: [{ StackStatus: "ROLLBACK_COMPLETE" }] }) },
-      log,
+  test("a stack that never settles: the waiter gives up, exit 1, saying CloudFormation carries on", async (t) => {
+    const fake = await fakeAws(t, { execution: [{ status: "CREATE_IN_PROGRESS" }] });
+    const { status, stdout } = await runCli(deployArgs, fake, {
+      FLEETLINE_DEPLOY_MAX_WAIT_SECONDS: "1",
+    });
+    assert.equal(status, 1, stdout);
+    assert.match(
+      stdout,
+      /stack fleetline-prod: CREATE_IN_PROGRESS\nstill not settled after 1 s; CloudFormation carries on/,
     );
-    const term = fakeTerminal("y");
-    assert.equal(await deployStack(aws, examplePlan("deploy"), term, { yes: true, pollMs: 0 }), 1);
-    assert.deepEqual(log, ["DescribeStacks"]);
-    assert.match(term.text(), /run npm run destroy first/);
+  });
+
+  test("without --yes and without a terminal it stops before executing, exit 2", async (t) => {
+    const fake = await fakeAws(t, {});
+    const { status, stderr } = await runCli(deployArgs.slice(0, -1), fake);
+    assert.equal(status, 2);
+    assert.match(stderr, /no terminal to ask on; pass --yes/);
+    assert.ok(!fake.actions().includes("ExecuteChangeSet"));
+  });
+
+  test("a template bucket owned by someone else stops the run, exit 1, naming --template-bucket", async (t) => {
+    const fake = await fakeAws(t, {
+      faults: { HeadBucket: [{ status: 403, code: "Forbidden", message: "" }] },
+    });
+    const { status, stderr } = await runCli(deployArgs, fake);
+    assert.equal(status, 1);
+    assert.match(
+      stderr,
+      /^Error: template bucket fleetline-templates-123456789012-eu-west-3 is not usable: access denied \(HTTP 403\): it belongs to another account, or these credentials may not use it; pass --template-bucket <a bucket you own>$/m,
+    );
+    assert.ok(!fake.actions().includes("PutObject"));
+    assert.ok(!fake.actions().includes("CreateChangeSet"));
+  });
+
+  test("no credentials: exit 1 saying so, and nothing reaches the endpoint", async (t) => {
+    const fake = await fakeAws(t, {});
+    const { status, stderr } = await runCli(deployArgs, fake, {
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+    });
+    assert.equal(status, 1);
+    assert.match(stderr, /^AWS credentials: .*\(configure them, or pass --profile\)$/m);
+    assert.deepEqual(fake.calls, []);
+  });
+
+  test("--dry-run makes no request even with endpoints and credentials set", async (t) => {
+    const fake = await fakeAws(t, {});
+    const { status } = await runCli(["deploy", "--parameters", examplePath, "--dry-run"], fake);
+    assert.equal(status, 0);
+    assert.deepEqual(fake.calls, []);
+  });
+
+  test("a bad FLEETLINE_DEPLOY_POLL_SECONDS is a usage error, exit 2, before any request", async (t) => {
+    const fake = await fakeAws(t, {});
+    const { status, stderr } = await runCli(deployArgs, fake, {
+      FLEETLINE_DEPLOY_POLL_SECONDS: "soon",
+    });
+    assert.equal(status, 2);
+    assert.match(stderr, /FLEETLINE_DEPLOY_POLL_SECONDS=soon: expected a number of seconds > 0/);
+    assert.deepEqual(fake.calls, []);
   });
 });
 
-describe("destroy against fake AWS", () => {
-  const resources = {
-    StackResourceSummaries: [
-      {
-        LogicalResourceId: "UsersTable7E9D0A63",
-        PhysicalResourceId: "fleetline-prod-UsersTable-XYZ",
-      },
-      {
-        LogicalResourceId: "ArtifactsBucket88671897",
-        PhysicalResourceId: "fleetline-prod-artifacts-abc",
-      },
-      { LogicalResourceId: "NetworkVpc", PhysicalResourceId: "vpc-1" },
-    ],
-  };
-
-  test("names what is retained and deletes only after the stack name is typed", async () => {
-    const log: string[] = [];
-    const aws = clients(
-      {
-        DescribeStacks: () => ({ Stacks: [{ StackStatus: "UPDATE_COMPLETE", StackId: stackId }] }),
-        ListStackResources: () => resources,
-        DeleteStack: () => ({}),
-        DescribeStackEvents: (_input, call) => ({
-          StackEvents: [
-            ...(call === 1
-              ? []
-              : [
-                  {
-                    EventId: "9",
-                    Timestamp: new Date(Date.now() + 1000),
-                    ResourceType: "AWS::CloudFormation::Stack",
-                    PhysicalResourceId: stackId,
-                    LogicalResourceId: "fleetline-prod",
-                    ResourceStatus: "DELETE_COMPLETE",
-                  },
-                ]),
+describe("deploy outcomes (in process, real SDK clients against the fake)", () => {
+  const endings: ReadonlyArray<readonly [string, readonly StackStep[], readonly StackStep[]]> = [
+    ["ROLLBACK_FAILED", [], [...failedCreation.slice(0, 3), { status: "ROLLBACK_FAILED" }]],
+    ["UPDATE_ROLLBACK_FAILED", created, failedUpdate("UPDATE_ROLLBACK_FAILED")],
+    [
+      "UPDATE_FAILED",
+      created,
+      [
+        { status: "UPDATE_IN_PROGRESS" },
+        {
+          status: "UPDATE_FAILED",
+          events: [
             {
-              EventId: "8",
-              Timestamp: new Date(Date.now() - 60_000),
-              ResourceType: "AWS::CloudFormation::Stack",
-              PhysicalResourceId: stackId,
-              LogicalResourceId: "fleetline-prod",
-              ResourceStatus: "UPDATE_COMPLETE",
+              logicalId: "FleetGroupASGF037160E",
+              type: ASG,
+              status: "UPDATE_FAILED",
+              reason: NO_SIGNAL,
             },
           ],
-        }),
-      },
-      log,
-    );
-    const term = fakeTerminal("fleetline-prod");
-    assert.equal(
-      await destroyStack(aws, examplePlan("destroy"), term, { yes: false, pollMs: 0 }),
-      0,
-    );
-    const text = term.text();
+        },
+      ],
+    ],
+  ];
+  for (const [end, history, execution] of endings) {
+    test(`a run that ends in ${end} exits 1 with the failed events`, async (t) => {
+      const fake = await fakeAws(t, { history, execution });
+      const term = fakeTerminal("");
+      const code = await deployStack(sdkClients(t, fake), examplePlan("deploy"), term, {
+        yes: true,
+        ...fast,
+      });
+      assert.equal(code, 1, term.text());
+      assert.match(term.text(), new RegExp(`\\nstack fleetline-prod: ${end}\\n`));
+      assert.match(
+        failedBlock(term.text()),
+        /_FAILED +AWS::AutoScaling::AutoScalingGroup +FleetGroupASGF037160E {2}Received 0/,
+      );
+    });
+  }
+
+  for (const busy of [
+    "CREATE_IN_PROGRESS",
+    "UPDATE_ROLLBACK_IN_PROGRESS",
+    "DELETE_IN_PROGRESS",
+    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+  ]) {
+    test(`a stack in ${busy} is refused, exit 1`, async (t) => {
+      const fake = await fakeAws(t, { history: [...created, { status: busy }] });
+      const term = fakeTerminal("");
+      const code = await deployStack(sdkClients(t, fake), examplePlan("deploy"), term, {
+        yes: true,
+        ...fast,
+      });
+      assert.equal(code, 1);
+      assert.match(term.text(), new RegExp(`^stack fleetline-prod is busy \\(${busy}\\)`));
+      assert.deepEqual(fake.actions(), ["DescribeStacks"]);
+    });
+  }
+
+  test("a stack whose creation rolled back is refused, with that creation's failed events", async (t) => {
+    const fake = await fakeAws(t, { history: failedCreation });
+    const term = fakeTerminal("");
+    const code = await deployStack(sdkClients(t, fake), examplePlan("deploy"), term, {
+      yes: true,
+      ...fast,
+    });
+    assert.equal(code, 1);
     assert.match(
-      text,
+      term.text(),
+      /^stack fleetline-prod failed its creation \(ROLLBACK_COMPLETE\) .*run npm run destroy first/,
+    );
+    assert.match(
+      failedBlock(term.text()),
+      /CREATE_FAILED +AWS::AutoScaling::AutoScalingGroup +FleetGroupASGF037160E {2}Received 0/,
+    );
+    assert.ok(!fake.actions().includes("CreateChangeSet"));
+  });
+
+  test("a stack left UPDATE_ROLLBACK_FAILED is refused with its last operation's failures only", async (t) => {
+    const old = { logicalId: "OldFailure", type: ASG, status: "UPDATE_FAILED", reason: "long ago" };
+    const fake = await fakeAws(t, {
+      history: [
+        ...created,
+        { status: "UPDATE_IN_PROGRESS", events: [] },
+        { status: "UPDATE_ROLLBACK_IN_PROGRESS", events: [old] },
+        { status: "UPDATE_ROLLBACK_COMPLETE" },
+        { status: "UPDATE_IN_PROGRESS", reason: "User Initiated" },
+        {
+          status: "UPDATE_ROLLBACK_IN_PROGRESS",
+          events: [
+            { logicalId: "NewFailure", type: ASG, status: "UPDATE_FAILED", reason: NO_SIGNAL },
+          ],
+        },
+        {
+          status: "UPDATE_ROLLBACK_FAILED",
+          events: [
+            {
+              logicalId: "CacheReplicationGroup",
+              type: "AWS::ElastiCache::ReplicationGroup",
+              status: "UPDATE_FAILED",
+              reason: "cannot roll back",
+            },
+          ],
+        },
+      ],
+      eventPageSize: 2, // the failures span several pages of events
+    });
+    const term = fakeTerminal("");
+    const code = await deployStack(sdkClients(t, fake), examplePlan("deploy"), term, {
+      yes: true,
+      ...fast,
+    });
+    assert.equal(code, 1);
+    assert.match(term.text(), /continue-update-rollback --stack-name fleetline-prod/);
+    const block = failedBlock(term.text());
+    assert.ok(block.indexOf("NewFailure") < block.indexOf("CacheReplicationGroup"), block);
+    assert.ok(block.indexOf("NewFailure") > 0, block);
+    assert.doesNotMatch(block, /OldFailure/);
+  });
+
+  test("CreateChangeSet refused by CloudFormation: exit 1 with its reason", async (t) => {
+    const fake = await fakeAws(t, {
+      history: created,
+      createChangeSetError: {
+        status: 400,
+        code: "InsufficientCapabilitiesException",
+        message: "Requires capabilities : [CAPABILITY_NAMED_IAM]",
+      },
+    });
+    const term = fakeTerminal("");
+    const code = await deployStack(sdkClients(t, fake), examplePlan("deploy"), term, {
+      yes: true,
+      ...fast,
+    });
+    assert.equal(code, 1);
+    assert.match(
+      term.text(),
+      /change set could not be created: InsufficientCapabilitiesException: Requires capabilities : \[CAPABILITY_NAMED_IAM\]\n$/,
+    );
+  });
+
+  test("a change set that cannot be executed: exit 1 with its execution status", async (t) => {
+    const fake = await fakeAws(t, { history: created, changeSet: { executionStatus: "OBSOLETE" } });
+    const term = fakeTerminal("");
+    const code = await deployStack(sdkClients(t, fake), examplePlan("deploy"), term, {
+      yes: true,
+      ...fast,
+    });
+    assert.equal(code, 1);
+    assert.match(term.text(), /cannot be executed \(execution status OBSOLETE\)/);
+    assert.ok(!fake.actions().includes("ExecuteChangeSet"));
+  });
+
+  test("answering no leaves the change set unexecuted, exit 1", async (t) => {
+    const fake = await fakeAws(t, { history: created });
+    const term = fakeTerminal("");
+    const code = await deployStack(sdkClients(t, fake), examplePlan("deploy"), term, {
+      yes: false,
+      ...fast,
+    });
+    assert.equal(code, 1);
+    assert.deepEqual(term.asked, ["Execute this change set on fleetline-prod? [y/N] "]);
+    assert.ok(!fake.actions().includes("ExecuteChangeSet"));
+  });
+});
+
+describe("npm run destroy against the wire protocols", () => {
+  const resources = [
+    { logicalId: "UsersTable7E9D0A63", physicalId: "fleetline-prod-UsersTable-XYZ" },
+    { logicalId: "ArtifactsBucket88671897", physicalId: "fleetline-prod-artifacts-abc" },
+    { logicalId: "NetworkVpc", physicalId: "vpc-1" },
+  ];
+  const deletion: StackStep[] = [
+    { status: "DELETE_IN_PROGRESS", reason: "User Initiated" },
+    {
+      status: "DELETE_COMPLETE",
+      events: [{ logicalId: "NetworkVpc", type: VPC, status: "DELETE_COMPLETE" }],
+    },
+  ];
+
+  test("names what is retained, deletes, follows to DELETE_COMPLETE, exit 0", async (t) => {
+    const fake = await fakeAws(t, { history: created, resources, execution: deletion });
+    const { status, stdout } = await runCli(
+      ["destroy", "--stack-name", "fleetline-prod", "--region", "eu-west-3", "--yes"],
+      fake,
+    );
+    assert.equal(status, 0, stdout);
+    assert.match(
+      stdout,
       /these stay after deletion.*\n {2}AWS::S3::Bucket +fleetline-prod-artifacts-abc\n {2}AWS::DynamoDB::Table +fleetline-prod-UsersTable-XYZ\n/s,
     );
-    assert.match(text, /aws s3 rb s3:\/\/fleetline-prod-artifacts-abc --force/);
-    assert.match(text, /aws dynamodb delete-table --table-name fleetline-prod-UsersTable-XYZ/);
-    assert.ok(log.includes("DeleteStack"));
+    assert.match(stdout, /DELETE_COMPLETE +AWS::EC2::VPC +NetworkVpc\n/);
+    assert.match(stdout, /\nstack fleetline-prod: DELETE_COMPLETE\n/);
+    assert.match(stdout, /aws s3 rb s3:\/\/fleetline-prod-artifacts-abc --force/);
+    assert.match(stdout, /aws dynamodb delete-table --table-name fleetline-prod-UsersTable-XYZ/);
+    assert.equal(fake.actions().filter((a) => a === "DeleteStack").length, 1);
   });
 
-  test("a wrong answer deletes nothing", async () => {
-    const log: string[] = [];
-    const aws = clients(
-      {
-        DescribeStacks: () => ({ Stacks: [{ StackStatus: "UPDATE_COMPLETE", StackId: stackId }] }),
-        ListStackResources: () => resources,
-      },
-      log,
-    );
-    const term = fakeTerminal("yes");
-    assert.equal(
-      await destroyStack(aws, examplePlan("destroy"), term, { yes: false, pollMs: 0 }),
-      1,
-    );
-    assert.ok(!log.includes("DeleteStack"));
-  });
-
-  test("a missing stack is not an error", async () => {
-    const log: string[] = [];
-    const aws = clients({ DescribeStacks: () => notFound() }, log);
+  test("a deletion that fails exits 1 with the failed events", async (t) => {
+    const fake = await fakeAws(t, {
+      history: created,
+      resources,
+      execution: [
+        deletion[0]!,
+        {
+          status: "DELETE_FAILED",
+          reason: "The following resource(s) failed to delete: [NetworkVpc].",
+          events: [
+            {
+              logicalId: "NetworkVpc",
+              type: VPC,
+              status: "DELETE_FAILED",
+              reason: "has dependencies",
+            },
+          ],
+        },
+      ],
+    });
     const term = fakeTerminal("");
-    assert.equal(
-      await destroyStack(aws, examplePlan("destroy"), term, { yes: false, pollMs: 0 }),
-      0,
+    const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
+      yes: true,
+      ...fast,
+    });
+    assert.equal(code, 1, term.text());
+    assert.match(
+      term.text(),
+      /\nstack fleetline-prod: DELETE_FAILED\nreason: The following resource/,
     );
+    assert.match(
+      failedBlock(term.text()),
+      /DELETE_FAILED +AWS::EC2::VPC +NetworkVpc {2}has dependencies/,
+    );
+  });
+
+  test("a wrong answer deletes nothing", async (t) => {
+    const fake = await fakeAws(t, { history: created, resources });
+    const term = fakeTerminal("yes");
+    const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
+      yes: false,
+      ...fast,
+    });
+    assert.equal(code, 1);
+    assert.ok(!fake.actions().includes("DeleteStack"));
+  });
+
+  test("a busy stack is not deleted", async (t) => {
+    const fake = await fakeAws(t, {
+      history: [...created, { status: "UPDATE_IN_PROGRESS" }],
+      resources,
+    });
+    const term = fakeTerminal("fleetline-prod");
+    const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
+      yes: true,
+      ...fast,
+    });
+    assert.equal(code, 1);
+    assert.match(term.text(), /is busy \(UPDATE_IN_PROGRESS\): nothing was deleted/);
+    assert.ok(!fake.actions().includes("DeleteStack"));
+  });
+
+  test("a missing stack is not an error", async (t) => {
+    const fake = await fakeAws(t, {});
+    const term = fakeTerminal("");
+    const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
+      yes: false,
+      ...fast,
+    });
+    assert.equal(code, 0);
     assert.match(term.text(), /does not exist in eu-west-3; nothing to delete/);
   });
 });

@@ -1,0 +1,438 @@
+/**
+ * A local HTTP server that speaks just enough of three AWS wire protocols for the deploy CLI:
+ * CloudFormation and STS (query protocol: form-encoded POST, XML answers) and S3 (REST-XML,
+ * path-style). The real SDK reaches it through its endpoint settings, so serialisation, signing,
+ * retries, paginators and waiters all run for real. Written by hand because no maintained
+ * library fakes CloudFormation change sets and stack status sequences offline (moto and
+ * LocalStack are Python/Docker services, unavailable here).
+ *
+ * Each test scripts one stack: where it starts, how its change set ends, and the status sequence
+ * DescribeStacks walks through once the change set is executed (or the stack deleted).
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** An event of a resource other than the stack itself. */
+export interface FakeEvent {
+  readonly logicalId: string;
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+}
+
+/** One observable state of the stack: its resources' events, then the stack's own status. */
+export interface StackStep {
+  readonly status: string;
+  readonly reason?: string;
+  readonly events?: readonly FakeEvent[];
+}
+
+export interface FakeChange {
+  readonly action: "Add" | "Modify" | "Remove";
+  readonly type: string;
+  readonly logicalId: string;
+  readonly replacement?: "True" | "False" | "Conditional";
+}
+
+export interface FakeError {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface Scenario {
+  readonly stackName?: string;
+  /** The stack before the run, as steps already taken; omitted: there is no such stack. */
+  readonly history?: readonly StackStep[];
+  readonly changeSet?: {
+    /** What DescribeChangeSet reports, one per call, the last one staying.
+     * @default ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"] */
+    readonly statuses?: readonly string[];
+    readonly reason?: string;
+    /** @default "AVAILABLE" */
+    readonly executionStatus?: string;
+    readonly changes?: readonly FakeChange[];
+    /** Changes per DescribeChangeSet page. @default 100 */
+    readonly pageSize?: number;
+  };
+  /** CreateChangeSet answers this error instead of creating anything. */
+  readonly createChangeSetError?: FakeError;
+  /** What DescribeStacks shows after ExecuteChangeSet or DeleteStack: one step per call, the
+   * last one staying. */
+  readonly execution?: readonly StackStep[];
+  readonly outputs?: Readonly<Record<string, string>>;
+  /** Physical resources, for ListStackResources. */
+  readonly resources?: ReadonlyArray<{ readonly logicalId: string; readonly physicalId: string }>;
+  /** Events per DescribeStackEvents page. @default 100 */
+  readonly eventPageSize?: number;
+  /** @default false: HeadBucket answers 404 until CreateBucket */
+  readonly bucketExists?: boolean;
+  /** Transient errors answered before the real answer: action name → errors, in order. */
+  readonly faults?: Readonly<Record<string, readonly FakeError[]>>;
+}
+
+export interface Call {
+  readonly service: string;
+  readonly action: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export interface FakeAws {
+  readonly url: string;
+  /** Every request in order (including those answered with an injected fault). */
+  readonly calls: Call[];
+  readonly actions: () => string[];
+  /** Objects stored through PutObject: `bucket/key` → body. */
+  readonly objects: Map<string, string>;
+  readonly close: () => Promise<void>;
+}
+
+interface StackEvent {
+  EventId: string;
+  StackId: string;
+  StackName: string;
+  LogicalResourceId: string;
+  PhysicalResourceId: string;
+  ResourceType: string;
+  ResourceStatus: string;
+  ResourceStatusReason?: string;
+  Timestamp: Date;
+}
+
+class AwsError extends Error {
+  constructor(readonly error: FakeError) {
+    super(error.message);
+  }
+}
+
+const notFound = (name: string): FakeError => ({
+  status: 400,
+  code: "ValidationError",
+  message: `Stack with id ${name} does not exist`,
+});
+
+/** XML of a value the way the query protocol writes it: lists as <member> elements. */
+function xml(value: unknown): string {
+  if (Array.isArray(value)) return value.map((v) => `<member>${xml(v)}</member>`).join("");
+  if (value instanceof Date) return value.toISOString();
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `<${k}>${xml(v)}</${k}>`)
+      .join("");
+  }
+  return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
+  const stackName = scenario.stackName ?? "fleetline-prod";
+  const stackId = `arn:aws:cloudformation:eu-west-3:123456789012:stack/${stackName}/${randomUUID()}`;
+  const calls: Call[] = [];
+  const objects = new Map<string, string>();
+  const buckets = new Set<string>();
+  const faults = new Map(Object.entries(scenario.faults ?? {}).map(([k, v]) => [k, [...v]]));
+  let status: string | undefined;
+  let statusReason: string | undefined;
+  const events: StackEvent[] = []; // oldest first
+  let pending: StackStep[] = [];
+  let changeSet: { id: string; name: string; describes: number } | undefined;
+  let clock = Date.now() - 3_600_000;
+
+  function addEvent(logicalId: string, type: string, eventStatus: string, reason?: string) {
+    clock += 1000;
+    events.push({
+      EventId: randomUUID(),
+      StackId: stackId,
+      StackName: stackName,
+      LogicalResourceId: logicalId,
+      PhysicalResourceId: type === "AWS::CloudFormation::Stack" ? stackId : `${logicalId}-phys`,
+      ResourceType: type,
+      ResourceStatus: eventStatus,
+      ResourceStatusReason: reason,
+      Timestamp: new Date(clock),
+    });
+  }
+  function apply(step: StackStep) {
+    for (const e of step.events ?? []) addEvent(e.logicalId, e.type, e.status, e.reason);
+    if (step.status !== status) {
+      addEvent(stackName, "AWS::CloudFormation::Stack", step.status, step.reason);
+    }
+    status = step.status;
+    statusReason = step.reason;
+  }
+  for (const step of scenario.history ?? []) apply(step);
+
+  const exists = (name: string | undefined) =>
+    status !== undefined &&
+    (name === stackId || (name === stackName && status !== "DELETE_COMPLETE"));
+
+  function page<T>(items: readonly T[], size: number, token: string | undefined) {
+    const start = token ? Number(token) : 0;
+    const next = start + size < items.length ? String(start + size) : undefined;
+    return { items: items.slice(start, start + size), next };
+  }
+
+  const cloudformation: Record<string, (p: Record<string, string>) => object> = {
+    DescribeStacks: (p) => {
+      if (!exists(p.StackName)) throw new AwsError(notFound(p.StackName ?? ""));
+      const step = pending.shift();
+      if (step) apply(step);
+      const outputs = Object.entries(scenario.outputs ?? {}).map(([OutputKey, OutputValue]) => ({
+        OutputKey,
+        OutputValue,
+      }));
+      return {
+        Stacks: [
+          {
+            StackId: stackId,
+            StackName: stackName,
+            CreationTime: new Date(events[0]!.Timestamp),
+            StackStatus: status,
+            StackStatusReason: statusReason,
+            Outputs: outputs.length > 0 ? outputs : undefined,
+          },
+        ],
+      };
+    },
+    DescribeStackEvents: (p) => {
+      if (!exists(p.StackName)) throw new AwsError(notFound(p.StackName ?? ""));
+      const { items, next } = page(
+        [...events].reverse(),
+        scenario.eventPageSize ?? 100,
+        p.NextToken,
+      );
+      return { StackEvents: items, NextToken: next };
+    },
+    CreateChangeSet: (p) => {
+      if (scenario.createChangeSetError) throw new AwsError(scenario.createChangeSetError);
+      if (p.TemplateURL) {
+        // As CloudFormation does: the body must be readable at that URL.
+        const m = /^https:\/\/([^.]+)\.s3\.[a-z0-9-]+\.amazonaws\.com\/(.+)$/.exec(p.TemplateURL);
+        if (!m || !objects.has(`${m[1]}/${m[2]}`)) {
+          throw new AwsError({
+            status: 400,
+            code: "ValidationError",
+            message: "S3 error: Access Denied",
+          });
+        }
+      }
+      if (p.ChangeSetType === "CREATE") {
+        if (status !== undefined && status !== "REVIEW_IN_PROGRESS") {
+          throw new AwsError({
+            status: 400,
+            code: "AlreadyExistsException",
+            message: `Stack [${stackName}] already exists`,
+          });
+        }
+        if (status === undefined) apply({ status: "REVIEW_IN_PROGRESS", reason: "User Initiated" });
+      } else if (!exists(p.StackName)) {
+        throw new AwsError(notFound(p.StackName ?? ""));
+      }
+      const id = `arn:aws:cloudformation:eu-west-3:123456789012:changeSet/${p.ChangeSetName}/${randomUUID()}`;
+      changeSet = { id, name: p.ChangeSetName ?? "", describes: 0 };
+      return { Id: id, StackId: stackId };
+    },
+    DescribeChangeSet: (p) => {
+      if (!changeSet || (p.ChangeSetName !== changeSet.id && p.ChangeSetName !== changeSet.name)) {
+        throw new AwsError({
+          status: 400,
+          code: "ChangeSetNotFound",
+          message: `ChangeSet [${p.ChangeSetName}] does not exist`,
+        });
+      }
+      const script = scenario.changeSet ?? {};
+      const statuses = script.statuses ?? ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"];
+      const csStatus = statuses[Math.min(changeSet.describes++, statuses.length - 1)]!;
+      const changes = (script.changes ?? []).map((c) => ({
+        Type: "Resource",
+        ResourceChange: {
+          Action: c.action,
+          LogicalResourceId: c.logicalId,
+          ResourceType: c.type,
+          Replacement: c.replacement,
+        },
+      }));
+      const { items, next } = page(changes, script.pageSize ?? 100, p.NextToken);
+      return {
+        ChangeSetId: changeSet.id,
+        ChangeSetName: changeSet.name,
+        StackId: stackId,
+        StackName: stackName,
+        Status: csStatus,
+        StatusReason: csStatus === "FAILED" ? script.reason : undefined,
+        ExecutionStatus:
+          csStatus === "CREATE_COMPLETE" ? (script.executionStatus ?? "AVAILABLE") : "UNAVAILABLE",
+        Changes: csStatus === "CREATE_COMPLETE" ? items : [],
+        NextToken: csStatus === "CREATE_COMPLETE" ? next : undefined,
+      };
+    },
+    ExecuteChangeSet: () => {
+      pending = [...(scenario.execution ?? [])];
+      return {};
+    },
+    DeleteChangeSet: () => ({}),
+    DeleteStack: () => {
+      pending = [...(scenario.execution ?? [])];
+      return {};
+    },
+    ListStackResources: (p) => {
+      if (!exists(p.StackName)) throw new AwsError(notFound(p.StackName ?? ""));
+      return {
+        StackResourceSummaries: (scenario.resources ?? []).map((r) => ({
+          LogicalResourceId: r.logicalId,
+          PhysicalResourceId: r.physicalId,
+        })),
+      };
+    },
+  };
+
+  function answerQuery(res: ServerResponse, action: string, result: object) {
+    res
+      .writeHead(200, { "content-type": "text/xml" })
+      .end(
+        `<${action}Response><${action}Result>${xml(result)}</${action}Result>` +
+          `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
+      );
+  }
+
+  function answerError(res: ServerResponse, service: string, e: FakeError) {
+    const body =
+      service === "s3"
+        ? `<Error><Code>${e.code}</Code><Message>${xml(e.message)}</Message></Error>`
+        : `<ErrorResponse><Error><Type>Sender</Type><Code>${e.code}</Code><Message>${xml(e.message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
+    res.writeHead(e.status, { "content-type": "text/xml" }).end(body);
+  }
+
+  /** S3, path-style: the SDK uses it for an IP-address endpoint. */
+  function s3(
+    req: IncomingMessage,
+    url: URL,
+    body: string,
+  ): { action: string; run: (res: ServerResponse) => void } {
+    const [bucket = "", ...rest] = url.pathname.slice(1).split("/");
+    const key = decodeURIComponent(rest.join("/"));
+    const missing = () => {
+      throw new AwsError({
+        status: 404,
+        code: "NoSuchBucket",
+        message: "The specified bucket does not exist",
+      });
+    };
+    if (req.method === "HEAD" && !key) {
+      return {
+        action: "HeadBucket",
+        run: (res) => {
+          if (!buckets.has(bucket) && !scenario.bucketExists) res.writeHead(404).end();
+          else res.writeHead(200).end();
+        },
+      };
+    }
+    if (req.method === "PUT" && !key && url.searchParams.has("publicAccessBlock")) {
+      return {
+        action: "PutPublicAccessBlock",
+        run: (res) => {
+          if (!buckets.has(bucket)) missing();
+          if (!/<BlockPublicPolicy>true</.test(body)) {
+            throw new AwsError({
+              status: 400,
+              code: "MalformedXML",
+              message: "expected a full block",
+            });
+          }
+          res.writeHead(200).end();
+        },
+      };
+    }
+    if (req.method === "PUT" && !key) {
+      return {
+        action: "CreateBucket",
+        run: (res) => {
+          buckets.add(bucket);
+          res.writeHead(200, { location: `/${bucket}` }).end();
+        },
+      };
+    }
+    if (req.method === "PUT") {
+      return {
+        action: "PutObject",
+        run: (res) => {
+          if (!buckets.has(bucket) && !scenario.bucketExists) missing();
+          objects.set(`${bucket}/${key}`, body);
+          res.writeHead(200, { etag: '"0"' }).end();
+        },
+      };
+    }
+    return {
+      action: `${req.method} ${url.pathname}`,
+      run: () => {
+        throw new AwsError({ status: 501, code: "NotImplemented", message: "not in the fake" });
+      },
+    };
+  }
+
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString("utf8");
+    const url = new URL(req.url ?? "/", "http://fake");
+    // The signing scope names the service: Credential=AKID/date/region/<service>/aws4_request.
+    const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(
+      req.headers.authorization ?? "",
+    )?.[1];
+    let action: string;
+    let params: Record<string, string> = {};
+    let run: (res: ServerResponse) => void;
+    if (service === "s3") {
+      ({ action, run } = s3(req, url, body));
+      params = { path: url.pathname };
+    } else if (service === "cloudformation" || service === "sts") {
+      params = Object.fromEntries(new URLSearchParams(body));
+      action = params.Action ?? "";
+      const handler =
+        service === "sts"
+          ? action === "GetCallerIdentity"
+            ? () => ({
+                Account: "123456789012",
+                Arn: "arn:aws:iam::123456789012:user/test",
+                UserId: "AIDATEST",
+              })
+            : undefined
+          : cloudformation[action];
+      run = (r) => {
+        if (!handler)
+          throw new AwsError({
+            status: 400,
+            code: "InvalidAction",
+            message: `${action} is not in the fake`,
+          });
+        answerQuery(r, action, handler(params));
+      };
+    } else {
+      res.writeHead(403).end("unsigned request");
+      return;
+    }
+    calls.push({ service, action, params });
+    try {
+      const fault = faults.get(action)?.shift();
+      if (fault) throw new AwsError(fault);
+      run(res);
+    } catch (error) {
+      if (!(error instanceof AwsError)) throw error;
+      answerError(res, service, error.error);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    actions: () => calls.map((c) => c.action),
+    objects,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
