@@ -107,11 +107,7 @@ export class FleetlineStack extends Stack {
     // The origins the site answers at: the custom domain first when there is one, and always
     // the distribution's own name.
     const publicOrigins = [
-      Fn.conditionIf(
-        p.customDomain.logicalId,
-        this.edge.siteOrigin,
-        Aws.NO_VALUE,
-      ).toString(),
+      Fn.conditionIf(p.customDomain.logicalId, this.edge.siteOrigin, Aws.NO_VALUE).toString(),
       this.edge.defaultOrigin,
     ];
     this.operators = new Operators(this, "Operators", {

@@ -53,18 +53,11 @@ export class Operators extends Construct {
       // under the same name without protecting any data (the users directory lives in DynamoDB).
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    Validations.of(this.userPool).acknowledge(
-      {
-        id: "AwsSolutions-COG3",
-        reason:
-          "Threat protection (advanced security) needs the Plus plan, billed per active user; operators are invited only (no self sign-up), TOTP is required, and the web rate-limits sign-in attempts.",
-      },
-      {
-        id: "AwsSolutions-COG8",
-        reason:
-          "Essentials has managed login and required TOTP, which is what an invited-operators pool needs; Plus adds threat protection at a per-user price (see COG3), an operator's choice rather than a default.",
-      },
-    );
+    Validations.of(this.userPool).acknowledge({
+      id: "AwsSolutions-COG8",
+      reason:
+        "Essentials has managed login and required TOTP, which an invited-operators pool needs; Plus adds threat protection at a per-user price, an operator's choice rather than a default (no self sign-up here, and the web rate-limits sign-ins).",
+    });
 
     new cognito.CfnUserPoolUser(this, "FirstOperator", {
       userPoolId: this.userPool.userPoolId,

@@ -165,40 +165,43 @@ describe("fleet", () => {
 });
 
 describe("network exposure", () => {
-  test("nothing accepts 0.0.0.0/0 but the load balancer's listener ports; no SSH anywhere", () => {
-    const lb = securityGroupId("Load balancer");
-    const open: string[] = [];
+  test("nothing accepts traffic from the internet; the ALB only from its own subnets; no SSH", () => {
+    const lb = securityGroupId("Internal load balancer");
     const rules: Array<[string, Record<string, unknown>]> = [];
     for (const [id, sg] of resourcesOfType("AWS::EC2::SecurityGroup")) {
       for (const rule of (sg.Properties?.SecurityGroupIngress as Record<string, unknown>[]) ?? []) {
         rules.push([id, rule]);
       }
     }
-    const conditional: string[] = [];
     for (const [, ingress] of resourcesOfType("AWS::EC2::SecurityGroupIngress")) {
-      const group = ingressGroup(ingress);
-      rules.push([group, ingress.Properties!]);
-      if (ingress.Condition) {
-        conditional.push(`${group}:${ingress.Properties!.FromPort}:${ingress.Condition}`);
-      }
+      rules.push([ingressGroup(ingress), ingress.Properties!]);
     }
     for (const [group, rule] of rules) {
       assert.ok(
         !(Number(rule.FromPort) <= 22 && Number(rule.ToPort) >= 22),
         `port 22 open on ${group}`,
       );
-      if (rule.CidrIp === "0.0.0.0/0" || rule.CidrIpv6 === "::/0") {
-        open.push(`${group}:${rule.FromPort}`);
-      }
+      assert.ok(
+        rule.CidrIp !== "0.0.0.0/0" && rule.CidrIpv6 !== "::/0",
+        `${group} open to the internet`,
+      );
     }
-    assert.deepEqual(open.sort(), [`${lb}:443`, `${lb}:80`]);
-    // 443 only exists with a certificate.
-    assert.deepEqual(conditional, [`${lb}:443:HttpsEnabled`]);
+    // The VPC origin's interfaces sit in the ALB's subnets: the App subnets' ranges, port 80.
+    const appCidrs = resourcesOfType("AWS::EC2::Subnet")
+      .filter(([id]) => id.includes("AppSubnet"))
+      .map(([, subnet]) => subnet.Properties!.CidrBlock);
+    const lbRules = rules
+      .filter(([group]) => group === lb)
+      .map(([, r]) => [r.CidrIp, r.FromPort, r.ToPort]);
+    assert.deepEqual(
+      lbRules,
+      appCidrs.map((cidr) => [cidr, 80, 80]),
+    );
   });
 
   test("the fleet accepts only port 80 from the load balancer", () => {
     const fleet = securityGroupId("Web instances");
-    const lb = securityGroupId("Load balancer");
+    const lb = securityGroupId("Internal load balancer");
     const ingress = resourcesOfType("AWS::EC2::SecurityGroupIngress").filter(
       ([, r]) => ingressGroup(r) === fleet,
     );
@@ -339,7 +342,7 @@ describe("load balancer", () => {
 
   test("drops invalid headers and writes access logs", () => {
     template.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
-      Scheme: "internet-facing",
+      Scheme: "internal",
       LoadBalancerAttributes: Match.arrayWith([
         { Key: "routing.http.drop_invalid_header_fields.enabled", Value: "true" },
         { Key: "access_logs.s3.enabled", Value: "true" },
@@ -375,18 +378,97 @@ describe("load balancer", () => {
     assert.ok(account.includes('{"Ref":"AWS::AccountId"}'), "own account in newer regions");
   });
 
-  test("HTTPS only with a certificate, and then port 80 redirects", () => {
-    const listeners = resourcesOfType("AWS::ElasticLoadBalancingV2::Listener");
-    const https = listeners.find(([, l]) => l.Properties!.Port === 443)!;
-    const http = listeners.find(([, l]) => l.Properties!.Port === 80)!;
-    assert.equal(https[1].Condition, "HttpsEnabled");
-    assert.deepEqual(https[1].Properties!.Certificates, [
-      { CertificateArn: { Ref: "CertificateArn" } },
+  test("is internal, in the App subnets, with one HTTP listener and no HTTPS one", () => {
+    const [, lb] = onlyOne("AWS::ElasticLoadBalancingV2::LoadBalancer");
+    const appSubnets = resourcesOfType("AWS::EC2::Subnet")
+      .filter(([id]) => id.includes("AppSubnet"))
+      .map(([id]) => ({ Ref: id }));
+    assert.deepEqual(lb.Properties!.Subnets, appSubnets);
+    const [, listener] = onlyOne("AWS::ElasticLoadBalancingV2::Listener");
+    assert.equal(listener.Properties!.Port, 80);
+    assert.equal(listener.Properties!.Protocol, "HTTP");
+  });
+});
+
+describe("edge", () => {
+  test("CloudFront redirects HTTP to HTTPS and reaches the ALB through a VPC origin", () => {
+    const [, distribution] = onlyOne("AWS::CloudFront::Distribution");
+    const [originId, vpcOrigin] = onlyOne("AWS::CloudFront::VpcOrigin");
+    const [lbId] = onlyOne("AWS::ElasticLoadBalancingV2::LoadBalancer");
+    const endpoint = vpcOrigin.Properties!.VpcOriginEndpointConfig as Record<string, unknown>;
+    assert.deepEqual(endpoint.Arn, { Ref: lbId });
+    assert.equal(endpoint.OriginProtocolPolicy, "http-only");
+    const config = distribution.Properties!.DistributionConfig as Record<string, unknown>;
+    const origin = (config.Origins as Array<Record<string, unknown>>)[0]!;
+    assert.deepEqual((origin.VpcOriginConfig as { VpcOriginId: unknown }).VpcOriginId, {
+      "Fn::GetAtt": [originId, "Id"],
+    });
+    const behavior = config.DefaultCacheBehavior as Record<string, unknown>;
+    assert.equal(behavior.ViewerProtocolPolicy, "redirect-to-https");
+  });
+
+  test("pages are never cached, static assets are", () => {
+    const config = onlyOne("AWS::CloudFront::Distribution")[1].Properties!
+      .DistributionConfig as Record<string, unknown>;
+    const managed = {
+      disabled: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+      optimized: "658327ea-f89d-4fab-a63d-7e88639e58f6",
+    };
+    assert.equal(
+      (config.DefaultCacheBehavior as { CachePolicyId: string }).CachePolicyId,
+      managed.disabled,
+    );
+    const [statics] = config.CacheBehaviors as Array<{
+      PathPattern: string;
+      CachePolicyId: string;
+      AllowedMethods: string[];
+    }>;
+    assert.equal(statics!.PathPattern, "/static/*");
+    assert.equal(statics!.CachePolicyId, managed.optimized);
+    assert.deepEqual(statics!.AllowedMethods, ["GET", "HEAD"]);
+  });
+
+  test("a custom domain brings its aliases and us-east-1 certificate, else the default certificate", () => {
+    const config = onlyOne("AWS::CloudFront::Distribution")[1].Properties!
+      .DistributionConfig as Record<string, { "Fn::If": unknown[] }>;
+    assert.equal(config.Aliases!["Fn::If"][0], "CustomDomain");
+    assert.deepEqual(config.ViewerCertificate!["Fn::If"], [
+      "CustomDomain",
+      {
+        AcmCertificateArn: { Ref: "CertificateArn" },
+        SslSupportMethod: "sni-only",
+        MinimumProtocolVersion: "TLSv1.2_2021",
+      },
+      { CloudFrontDefaultCertificate: true },
     ]);
-    const action = (http[1].Properties!.DefaultActions as Array<{ "Fn::If": unknown[] }>)[0]!;
-    assert.equal(action["Fn::If"][0], "HttpsEnabled");
-    assert.equal((action["Fn::If"][1] as { Type: string }).Type, "redirect");
-    assert.equal((action["Fn::If"][2] as { Type: string }).Type, "forward");
+    const pattern = (json.Parameters.CertificateArn as { AllowedPattern: string }).AllowedPattern;
+    assert.match(pattern, /acm:us-east-1:/);
+  });
+});
+
+describe("operators", () => {
+  test("an invited-only user pool with TOTP required, and the operator invited by e-mail", () => {
+    template.hasResourceProperties("AWS::Cognito::UserPool", {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      MfaConfiguration: "ON",
+      EnabledMfas: ["SOFTWARE_TOKEN_MFA"],
+    });
+    template.hasResourceProperties("AWS::Cognito::UserPoolUser", {
+      Username: { Ref: "OperatorEmail" },
+      DesiredDeliveryMediums: ["EMAIL"],
+    });
+  });
+
+  test("a public client: code flow only, callbacks on the site's HTTPS origins", () => {
+    const [, client] = onlyOne("AWS::Cognito::UserPoolClient");
+    const p = client.Properties!;
+    assert.equal(p.GenerateSecret, false);
+    assert.deepEqual(p.AllowedOAuthFlows, ["code"]);
+    assert.equal(p.AllowedOAuthFlowsUserPoolClient, true);
+    const callbacks = JSON.stringify(p.CallbackURLs);
+    assert.ok(callbacks.includes("DomainName"), callbacks);
+    assert.ok(callbacks.includes("/auth/callback"), callbacks);
+    assert.ok(!callbacks.includes("http://"), callbacks);
   });
 });
 
@@ -587,6 +669,7 @@ describe("template shape", () => {
     assert.deepEqual(Object.keys(json.Rules ?? {}).sort(), [
       "DesiredCapacityAtLeastMinSize",
       "DesiredCapacityAtMostMaxSize",
+      "DomainNamesWithCertificate",
       "MaxSizeAboveMinSize",
     ]);
     template.resourceCountIs("AWS::Lambda::Function", 0);
@@ -607,9 +690,12 @@ describe("template shape", () => {
     );
   });
 
-  test("outputs: site, dashboard, pipeline, table, cache-address parameter", () => {
+  test("outputs: site, sign-in, dashboard, pipeline, table, cache-address parameter", () => {
     for (const name of [
       "SiteUrl",
+      "SignInUrl",
+      "DistributionDomainName",
+      "OperatorsUserPoolId",
       "DashboardUrl",
       "PipelineName",
       "UsersTableName",

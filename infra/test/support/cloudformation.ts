@@ -680,6 +680,57 @@ function modelOf(view: ResourceView, where: string): ResourceModel {
       return { ref: named(view, "DeploymentGroupName", 100), attributes: {} };
     case "AWS::CodePipeline::Pipeline":
       return { ref: named(view, "Name", 100), attributes: {} };
+    case "AWS::CloudFront::Distribution": {
+      const id = `E${suffix(digest(view.ctx.stackName, view.logicalId), 13)}`;
+      const host = `d${digest(view.ctx.stackName, view.ctx.accountId, view.logicalId).slice(0, 13)}`;
+      return {
+        ref: id,
+        attributes: {
+          DomainName: () => `${host}.cloudfront.net`,
+          Id: () => id,
+        },
+      };
+    }
+    case "AWS::CloudFront::VpcOrigin": {
+      const id = `vo_${suffix(digest(view.ctx.stackName, view.logicalId), 22)}`;
+      return {
+        ref: id,
+        attributes: { Id: () => id, Arn: () => arn(view, "cloudfront", `vpcorigin/${id}`, false) },
+      };
+    }
+    case "AWS::Cognito::UserPool": {
+      const id = `${region}_${suffix(digest(view.ctx.stackName, view.logicalId), 9, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")}`;
+      return {
+        ref: id,
+        attributes: {
+          Arn: () => arn(view, "cognito-idp", `userpool/${id}`),
+          ProviderName: () => `cognito-idp.${region}.amazonaws.com/${id}`,
+          ProviderURL: () => `https://cognito-idp.${region}.amazonaws.com/${id}`,
+          UserPoolId: () => id,
+        },
+      };
+    }
+    case "AWS::Cognito::UserPoolClient": {
+      const id = suffix(
+        digest(view.ctx.stackName, view.logicalId),
+        26,
+        "abcdefghijklmnopqrstuvwxyz0123456789",
+      );
+      return { ref: id, attributes: { ClientId: () => id } };
+    }
+    case "AWS::Cognito::UserPoolDomain": {
+      const prefix = asString(p().Domain, `${view.logicalId}.Domain`);
+      return {
+        ref: prefix,
+        attributes: {
+          CloudFrontDistribution: () => `d${digest(prefix).slice(0, 13)}.cloudfront.net`,
+        },
+      };
+    }
+    case "AWS::Cognito::UserPoolUser":
+      return { ref: asString(p().Username, `${view.logicalId}.Username`), attributes: {} };
+    case "AWS::Cognito::ManagedLoginBranding":
+      return { ref: digest(view.ctx.stackName, view.logicalId).slice(0, 36), attributes: {} };
     case "AWS::SNS::Subscription":
     case "AWS::SNS::TopicPolicy":
     case "AWS::S3::BucketPolicy":
