@@ -1,3 +1,4 @@
+import { Aws, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
@@ -28,11 +29,39 @@ export interface InstancePolicyProps {
 }
 
 /**
- * The instance role's own permissions, each statement on one resource (the Session Manager
- * managed policy is attached by the fleet). Replaces the original's `dynamodb:*` on `*`.
+ * What the SSM agent calls for Session Manager (registration and the session channels) and Run
+ * Command (the ec2messages channel). Nothing for State Manager, Inventory or Patch Manager, which
+ * this stack does not use. Replaces AmazonSSMManagedInstanceCore, whose `ssm:GetParameter` and
+ * `ssm:GetParameters` on `*` let any process on an instance read every parameter of the account.
+ */
+export const SSM_AGENT_ACTIONS = {
+  registration: ["ssm:UpdateInstanceInformation"],
+  sessions: [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+  ],
+  runCommand: [
+    "ec2messages:AcknowledgeMessage",
+    "ec2messages:DeleteMessage",
+    "ec2messages:FailMessage",
+    "ec2messages:GetEndpoint",
+    "ec2messages:GetMessages",
+    "ec2messages:SendReply",
+  ],
+} as const;
+
+/**
+ * The instance role's permissions, in two policies. `policy`: the web's and the agents' data
+ * access, each statement on one resource of this stack (replaces the original's `dynamodb:*` on
+ * `*`). `agentPolicy`: the SSM agent's control channels, the only statements on `*`, because
+ * those actions have no resource type; kept apart so a wildcard added to `policy` is a new
+ * cdk-nag finding rather than one hidden under this acknowledgement.
  */
 export class InstancePolicy extends Construct {
   public readonly policy: iam.Policy;
+  public readonly agentPolicy: iam.Policy;
 
   constructor(scope: Construct, id: string, props: InstancePolicyProps) {
     super(scope, id);
@@ -72,5 +101,40 @@ export class InstancePolicy extends Construct {
       [],
       "Revisions are objects with build-generated keys under the artifact bucket; the agent downloads whichever key CodeDeploy names, read-only (GetObject, GetObjectVersion) and on this bucket only.",
     );
+
+    // The instance id is only known at launch: this account's and region's instances, the
+    // narrowest resource UpdateInstanceInformation accepts (the service authorises the
+    // caller's own instance ARN).
+    const instances = `arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:instance/*`;
+    this.agentPolicy = new iam.Policy(this, "SsmAgent", {
+      roles: [props.role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: "Registration",
+          actions: [...SSM_AGENT_ACTIONS.registration],
+          resources: [instances],
+        }),
+        new iam.PolicyStatement({
+          sid: "SessionChannels",
+          actions: [...SSM_AGENT_ACTIONS.sessions],
+          resources: ["*"],
+        }),
+        new iam.PolicyStatement({
+          sid: "RunCommandChannel",
+          actions: [...SSM_AGENT_ACTIONS.runCommand],
+          resources: ["*"],
+        }),
+      ],
+    });
+    Validations.of(this.agentPolicy).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]",
+      reason:
+        "ssm:UpdateInstanceInformation registers the calling instance, whose id exists only after launch; the resource is limited to instances of this account and region.",
+    });
+    Validations.of(this.agentPolicy).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "The ssmmessages (Session Manager) and ec2messages (Run Command) actions define no resource type, so IAM accepts only '*'; the services bind each channel to the calling instance. No data action is in this policy.",
+    });
   }
 }
