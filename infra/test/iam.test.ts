@@ -1027,3 +1027,129 @@ describe("the call list covers what the code and the template do", () => {
     }
   });
 });
+
+describe("the evaluator fails closed", () => {
+  const context = { stackName: "tiny", region: "eu-west-3", accountId: "111122223333" };
+  const role = (extra: Record<string, unknown> = {}) => ({
+    Type: "AWS::IAM::Role",
+    Properties: {
+      AssumeRolePolicyDocument: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Service: "ec2.amazonaws.com" },
+            Action: "sts:AssumeRole",
+          },
+        ],
+      },
+      ...extra,
+    },
+  });
+  const readTable = {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Action: "dynamodb:GetItem",
+        Resource: "arn:aws:dynamodb:eu-west-3:111122223333:table/t",
+      },
+    ],
+  };
+  const table = "arn:aws:dynamodb:eu-west-3:111122223333:table/t";
+
+  test("a customer managed policy attached by ARN is evaluated (Ref of a managed policy is its ARN)", async () => {
+    const stack = resolveStack(
+      {
+        Resources: {
+          Managed: { Type: "AWS::IAM::ManagedPolicy", Properties: { PolicyDocument: readTable } },
+          R: role({ ManagedPolicyArns: [{ Ref: "Managed" }] }),
+        },
+      },
+      context,
+    );
+    const r = stackRole(stack, "R");
+    assert.deepEqual(
+      r.identityPolicies.map((p) => p.name),
+      ["Managed"],
+    );
+    const result = await evaluate(stack, {
+      principal: r,
+      action: "dynamodb:GetItem",
+      resource: table,
+    });
+    assert.equal(result.decision, "Allowed");
+  });
+
+  test("a managed policy ARN that is neither the stack's nor AWS's stops the evaluation", () => {
+    const stack = resolveStack(
+      {
+        Resources: {
+          R: role({ ManagedPolicyArns: ["arn:aws:iam::111122223333:policy/made-elsewhere"] }),
+        },
+      },
+      context,
+    );
+    assert.throws(() => stackRole(stack, "R"), /not an AWS managed policy/);
+    const unknown = resolveStack(
+      {
+        Resources: { R: role({ ManagedPolicyArns: ["arn:aws:iam::aws:policy/NoSuchPolicyXyz"] }) },
+      },
+      context,
+    );
+    assert.throws(() => stackRole(unknown, "R"), /unknown to the policy data/);
+  });
+
+  test("a resource-policy type the evaluator does not map stops the evaluation", async () => {
+    const resolved = resolveStack(
+      { Resources: { R: role({ Policies: [{ PolicyName: "p", PolicyDocument: readTable }] }) } },
+      context,
+    );
+    // The resolver models no queue yet (it would refuse the template first): added to its
+    // output, as it would appear once modelled, to reach the evaluator's own check.
+    const stack: ResolvedStack = {
+      ...resolved,
+      resources: {
+        ...resolved.resources,
+        Q: { type: "AWS::SQS::QueuePolicy", properties: { PolicyDocument: readTable }, ref: "q" },
+      },
+    };
+    await assert.rejects(
+      evaluate(stack, {
+        principal: stackRole(stack, "R"),
+        action: "dynamodb:GetItem",
+        resource: table,
+      }),
+      /QueuePolicy policies are not evaluated here/,
+    );
+  });
+
+  test("a misspelt action, a resource of the wrong type or a context key that cannot apply is an error, not a denial", async () => {
+    const stack = resolveStack(
+      { Resources: { R: role({ Policies: [{ PolicyName: "p", PolicyDocument: readTable }] }) } },
+      context,
+    );
+    const principal = stackRole(stack, "R");
+    await assert.rejects(
+      evaluate(stack, { principal, action: "dynamodb:GetItm", resource: table }),
+      /refused the request/,
+    );
+    await assert.rejects(
+      evaluate(stack, {
+        principal,
+        action: "dynamodb:GetItem",
+        resource: "arn:aws:s3:::bucket/key",
+      }),
+      /refused the request/,
+    );
+    await assert.rejects(
+      evaluate(stack, {
+        principal,
+        action: "dynamodb:GetItem",
+        resource: table,
+        context: { "s3:prefix": "x/" },
+      }),
+      /do not apply/,
+    );
+  });
+});
