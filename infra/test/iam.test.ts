@@ -450,13 +450,6 @@ function calls(w: World): Row[] {
     },
     {
       principal: "instance",
-      action: "ssm:UpdateInstanceInformation",
-      resource: w.arn("ec2", `instance/${INSTANCE_ID}`, otherRegion),
-      expect: "deny",
-      why: "registration is limited to this account and region",
-    },
-    {
-      principal: "instance",
       action: "s3:PutObject",
       resource: w.artifact("Bundle"),
       expect: "deny",
@@ -1007,6 +1000,28 @@ describe("the call list covers what the code and the template do", () => {
     for (const group of named) assert.ok(groups.has(group), `${group} is not in the template`);
   });
 
+  test("no key policy decides: the secret, the parameter and the buckets use AWS-managed encryption", () => {
+    // With a customer-managed KMS key, reading the secret or a revision would also need
+    // kms:Decrypt (and the key policy): rows this list does not have.
+    for (const [id, r] of Object.entries(stack.resources)) {
+      if (r.type === "AWS::SecretsManager::Secret")
+        assert.equal(r.properties.KmsKeyId, undefined, id);
+      if (r.type === "AWS::SSM::Parameter") assert.equal(r.properties.Type, "String", id);
+      if (r.type === "AWS::S3::Bucket") {
+        assert.deepEqual(
+          JSON.stringify(r.properties.BucketEncryption),
+          JSON.stringify({
+            ServerSideEncryptionConfiguration: [
+              { ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } },
+            ],
+          }),
+          id,
+        );
+      }
+    }
+    assert.equal(idsOfType(stack, "AWS::KMS::Key").length, 0);
+  });
+
   test("the only AWS managed policy is AWSCodeDeployRole, at the version reviewed", () => {
     // Reviewed against AWS's managed policy reference on 2026-12-01: v11, edited 2023-08-16.
     // A new version changes what the CodeDeploy rows evaluate: review it, then update this.
@@ -1014,7 +1029,7 @@ describe("the call list covers what the code and the template do", () => {
     assert.deepEqual(managed, ["policy/service-role/AWSCodeDeployRole@v11"]);
   });
 
-  test("the instance role's only statements on * are the SSM agent's channels", () => {
+  test("the instance role's only statements on * are the SSM agent's registration and channels", () => {
     const wildcard = w.principals.instance.identityPolicies.flatMap((p) =>
       ([] as Array<Record<string, unknown>>)
         .concat(p.policy.Statement as Array<Record<string, unknown>>)
@@ -1023,7 +1038,11 @@ describe("the call list covers what the code and the template do", () => {
     );
     assert.ok(wildcard.length > 0);
     for (const action of wildcard) {
-      assert.match(action, /^(ssmmessages|ec2messages):/, `${action} on *`);
+      assert.match(
+        action,
+        /^(ssmmessages:|ec2messages:|ssm:UpdateInstanceInformation$)/,
+        `${action} on *`,
+      );
     }
   });
 });
