@@ -31,7 +31,8 @@ export interface InstancePolicyProps {
 /**
  * What the SSM agent calls for Session Manager (registration and the session channels) and Run
  * Command (the ec2messages channel). Nothing for State Manager, Inventory or Patch Manager, which
- * this stack does not use. Replaces AmazonSSMManagedInstanceCore, whose `ssm:GetParameter` and
+ * this stack does not use (the agent's association poller may log access-denied lines for
+ * ssm:ListInstanceAssociations; nothing depends on it). Replaces AmazonSSMManagedInstanceCore, whose `ssm:GetParameter` and
  * `ssm:GetParameters` on `*` let any process on an instance read every parameter of the account.
  */
 export const SSM_AGENT_ACTIONS = {
