@@ -1,4 +1,4 @@
-import { Aws, Duration, Lazy, Stack, Tags, Validations } from "aws-cdk-lib";
+import { Aws, Duration, Lazy, Stack, Tags } from "aws-cdk-lib";
 import * as autoscaling from "aws-cdk-lib/aws-autoscaling";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -58,15 +58,11 @@ export class Fleet extends Construct {
       allowAllOutbound: true,
     });
 
+    // No AWS managed policy: AmazonSSMManagedInstanceCore would also grant ssm:GetParameter(s)
+    // on every parameter of the account. InstancePolicy grants the SSM agent what it calls.
     this.role = new iam.Role(this, "Role", {
       assumedBy: new iam.ServicePrincipal("ec2.amazonaws.com"),
       description: "fleetline web instances",
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
-    });
-    Validations.of(this.role).acknowledge({
-      id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]",
-      reason:
-        "Session Manager replaces SSH (no port 22, no key pair); AmazonSSMManagedInstanceCore is the AWS-maintained minimum for the SSM agent (ssm/ssmmessages/ec2messages channels) and grants no data access.",
     });
 
     // The AMI comes from an SSM-typed parameter (resolved at each stack update); its user data is
