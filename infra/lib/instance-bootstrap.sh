@@ -48,7 +48,7 @@ retry() {
 log "bootstrapping $FL_APP ($FL_ENV) in $FL_REGION, stack $FL_STACK"
 
 log "installing packages"
-retry dnf install -y nodejs22 nginx rsyslog ruby amazon-cloudwatch-agent aws-cfn-bootstrap
+retry dnf install -y nodejs24 nginx rsyslog ruby amazon-cloudwatch-agent aws-cfn-bootstrap
 
 log "app user, directories"
 if ! id fleetline >/dev/null 2>&1; then

@@ -23,7 +23,11 @@ export interface PipelineProps {
   readonly repository: string;
   readonly branch: string;
   readonly deploymentGroup: codedeploy.IServerDeploymentGroup;
-  /** Build image. @default STANDARD_7_0 (Ubuntu 22.04, Node 22) */
+  /**
+   * Build image. @default LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_4_0 (Amazon Linux 2023 on
+   * arm64 with Node 24: the fleet's OS, architecture and runtime, so the tests run where the
+   * bundle will)
+   */
   readonly buildImage?: codebuild.IBuildImage;
 }
 
@@ -50,7 +54,8 @@ export class Pipeline extends Construct {
       projectName: props.name,
       description: "Runs buildspec.yml from the repository: tests, then the CodeDeploy bundle",
       environment: {
-        buildImage: props.buildImage ?? codebuild.LinuxBuildImage.STANDARD_7_0,
+        buildImage: props.buildImage ?? codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_4_0,
+        // ARM_CONTAINER small: 2 vCPUs, 4 GB (the x86 small has 3 GB).
         computeType: codebuild.ComputeType.SMALL,
       },
       // buildspec.yml's `cache.paths` (the npm cache) only take effect with a cache configured;

@@ -103,7 +103,7 @@ describe("instance bootstrap script", () => {
       env: { PATH: `${bin}:/usr/bin:/bin` },
     });
     assert.equal(result.status, 1);
-    assert.match(result.stderr, /attempt 5 of 'dnf install -y nodejs22/);
+    assert.match(result.stderr, /attempt 5 of 'dnf install -y nodejs24/);
     assert.match(result.stderr, /\[bootstrap\] FAILED at line \d+ \(exit 1\)/);
     assert.doesNotMatch(result.stderr, /app user, directories/);
   });
