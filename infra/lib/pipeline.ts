@@ -7,6 +7,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { acknowledgeControl } from "./guard.js";
 import { acknowledgeBucketGrant } from "./nag.js";
 
 export interface PipelineProps {
@@ -49,6 +50,16 @@ export class Pipeline extends Construct {
     });
     (this.buildLogGroup.node.defaultChild as logs.CfnLogGroup).retentionInDays =
       props.logRetentionDays;
+    acknowledgeControl(
+      this.buildLogGroup,
+      "CT.CLOUDWATCH.PR.2",
+      "Build logs matter until the next green build; the test reports and the bundle live in CodeBuild and the artifact bucket. Retention is the LogRetentionDays parameter (default 30, up to 3653), which the rule cannot read through the Ref.",
+    );
+    acknowledgeControl(
+      this.buildLogGroup,
+      "CT.CLOUDWATCH.PR.3",
+      "Build output (npm, lint, test names) is encrypted at rest by CloudWatch Logs with its own keys; the build has no secrets to print, so a customer-managed key and its logs-service key policy would protect nothing more.",
+    );
 
     this.project = new codebuild.PipelineProject(this, "Build", {
       projectName: props.name,

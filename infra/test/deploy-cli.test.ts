@@ -244,11 +244,13 @@ function clients(
   cfn: Record<string, Handler>,
   log: string[],
   s3: Record<string, Handler> = {},
+  elbv2: Record<string, Handler> = {},
 ): AwsClients {
   return {
     cloudformation: fakeClient(cfn, log),
     s3: fakeClient(s3, log),
     sts: fakeClient({ GetCallerIdentity: () => ({ Account: "123456789012" }) }, log),
+    elbv2: fakeClient(elbv2, log),
     region: async () => "eu-west-3",
   };
 }
@@ -445,6 +447,8 @@ describe("deploy against fake AWS", () => {
 });
 
 describe("destroy against fake AWS", () => {
+  const albArn =
+    "arn:aws:elasticloadbalancing:eu-west-3:123456789012:loadbalancer/app/fleetline-prod/0123456789abcdef";
   const resources = {
     StackResourceSummaries: [
       {
@@ -456,11 +460,17 @@ describe("destroy against fake AWS", () => {
         PhysicalResourceId: "fleetline-prod-artifacts-abc",
       },
       { LogicalResourceId: "NetworkVpc", PhysicalResourceId: "vpc-1" },
+      {
+        LogicalResourceId: "LoadBalancer8E47CE52",
+        PhysicalResourceId: albArn,
+        ResourceType: "AWS::ElasticLoadBalancingV2::LoadBalancer",
+      },
     ],
   };
 
   test("names what is retained and deletes only after the stack name is typed", async () => {
     const log: string[] = [];
+    const protectionChanges: unknown[] = [];
     const aws = clients(
       {
         DescribeStacks: () => ({ Stacks: [{ StackStatus: "UPDATE_COMPLETE", StackId: stackId }] }),
@@ -492,6 +502,13 @@ describe("destroy against fake AWS", () => {
         }),
       },
       log,
+      {},
+      {
+        ModifyLoadBalancerAttributes: (input) => {
+          protectionChanges.push(input);
+          return {};
+        },
+      },
     );
     const term = fakeTerminal("fleetline-prod");
     assert.equal(
@@ -506,6 +523,15 @@ describe("destroy against fake AWS", () => {
     assert.match(text, /aws s3 rb s3:\/\/fleetline-prod-artifacts-abc --force/);
     assert.match(text, /aws dynamodb delete-table --table-name fleetline-prod-UsersTable-XYZ/);
     assert.ok(log.includes("DeleteStack"));
+    // The load balancer's deletion protection (on in the template) is lifted first, or the
+    // deletion would end in DELETE_FAILED on it.
+    assert.deepEqual(protectionChanges, [
+      {
+        LoadBalancerArn: albArn,
+        Attributes: [{ Key: "deletion_protection.enabled", Value: "false" }],
+      },
+    ]);
+    assert.ok(log.indexOf("ModifyLoadBalancerAttributes") < log.indexOf("DeleteStack"));
   });
 
   test("a wrong answer deletes nothing", async () => {
@@ -523,6 +549,7 @@ describe("destroy against fake AWS", () => {
       1,
     );
     assert.ok(!log.includes("DeleteStack"));
+    assert.ok(!log.includes("ModifyLoadBalancerAttributes"), "protection kept when not deleting");
   });
 
   test("a missing stack is not an error", async () => {
