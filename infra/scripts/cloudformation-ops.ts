@@ -20,6 +20,7 @@ import {
   type Stack,
   type StackEvent,
 } from "@aws-sdk/client-cloudformation";
+import { ModifyLoadBalancerAttributesCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
   CreateBucketCommand,
   type CreateBucketCommandInput,
@@ -39,6 +40,7 @@ export interface AwsClients {
   readonly cloudformation: Sender;
   readonly s3: Sender;
   readonly sts: Sender;
+  readonly elbv2: Sender;
   /** The region the clients resolved (from --region, AWS_REGION or the profile). */
   readonly region: () => Promise<string>;
 }
@@ -327,6 +329,7 @@ export async function destroyStack(
     return 0;
   }
   const physical = new Map<string, string>();
+  const loadBalancerArns: string[] = [];
   let token: string | undefined;
   do {
     const page = (await clients.cloudformation.send(
@@ -335,6 +338,9 @@ export async function destroyStack(
     for (const r of page.StackResourceSummaries ?? []) {
       if (r.LogicalResourceId && r.PhysicalResourceId) {
         physical.set(r.LogicalResourceId, r.PhysicalResourceId);
+        if (r.ResourceType === "AWS::ElasticLoadBalancingV2::LoadBalancer") {
+          loadBalancerArns.push(r.PhysicalResourceId);
+        }
       }
     }
     token = page.NextToken;
@@ -354,6 +360,17 @@ export async function destroyStack(
       term.out("not deleted\n");
       return 1;
     }
+  }
+  // The template turns deletion protection on (the site's address would be lost by a slip); the
+  // operator has just confirmed this deletion, so it is lifted here rather than failing the delete.
+  for (const arn of loadBalancerArns) {
+    term.out(`turning off deletion protection of ${arn}\n`);
+    await clients.elbv2.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: arn,
+        Attributes: [{ Key: "deletion_protection.enabled", Value: "false" }],
+      }),
+    );
   }
   const seen = await recentEventIds(clients, stack.StackId);
   await clients.cloudformation.send(new DeleteStackCommand({ StackName: stack.StackId }));

@@ -22,17 +22,20 @@ function fail(message: string, code = 2): never {
 
 async function makeClients(options: CliOptions): Promise<AwsClients> {
   // Imported here so --dry-run and validation never load (or configure) the SDK.
-  const [{ CloudFormationClient }, { S3Client }, { STSClient }] = await Promise.all([
-    import("@aws-sdk/client-cloudformation"),
-    import("@aws-sdk/client-s3"),
-    import("@aws-sdk/client-sts"),
-  ]);
+  const [{ CloudFormationClient }, { S3Client }, { STSClient }, { ElasticLoadBalancingV2Client }] =
+    await Promise.all([
+      import("@aws-sdk/client-cloudformation"),
+      import("@aws-sdk/client-s3"),
+      import("@aws-sdk/client-sts"),
+      import("@aws-sdk/client-elastic-load-balancing-v2"),
+    ]);
   const config = { region: options.region, profile: options.profile };
   const cloudformation = new CloudFormationClient(config);
   return {
     cloudformation,
     s3: new S3Client(config),
     sts: new STSClient(config),
+    elbv2: new ElasticLoadBalancingV2Client(config),
     region: () => cloudformation.config.region(),
   };
 }
