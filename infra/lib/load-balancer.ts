@@ -3,6 +3,7 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { acknowledgeControl } from "./guard.js";
 
 export interface LoadBalancerProps {
   readonly vpc: ec2.IVpc;
@@ -17,8 +18,8 @@ export interface LoadBalancerProps {
 }
 
 /**
- * Internet-facing ALB in the public subnets. HTTP on 80; with a certificate, HTTPS on 443 and
- * port 80 redirects to it. Target group on port 80 (nginx on each instance), health check
+ * Internet-facing ALB in the public subnets, deletion-protected. HTTP on 80; with a certificate,
+ * HTTPS on 443 and port 80 redirects to it. Target group on port 80 (nginx on each instance), health check
  * `GET /health`, short deregistration delay, no stickiness (the shared key ring makes any
  * instance able to verify any form), access logs, invalid header fields dropped.
  */
@@ -69,6 +70,9 @@ export class LoadBalancer extends Construct {
       securityGroup: this.securityGroup,
       dropInvalidHeaderFields: true,
       http2Enabled: true,
+      // Its DNS name is the site's address (and what a CNAME points at): deleting it by mistake
+      // breaks every link. `npm run destroy` turns this off just before deleting the stack.
+      deletionProtection: true,
     });
     // Set by attribute, not logAccessLogs(): the L2 needs a concrete region to pick the writer.
     this.loadBalancer.setAttribute("access_logs.s3.enabled", "true");
@@ -115,6 +119,11 @@ export class LoadBalancer extends Construct {
         forward,
       ),
     ]);
+    acknowledgeControl(
+      this.httpListener,
+      "CT.ELASTICLOADBALANCING.PR.1",
+      "Port 80 redirects to HTTPS whenever a certificate is given (Fn::If on HttpsEnabled, which the rule does not evaluate); without one there is no HTTPS listener to redirect to, and ACM cannot certify the *.elb.amazonaws.com name. A CloudFront distribution in front (HTTPS on *.cloudfront.net) is the planned way to HTTPS by default.",
+    );
     this.httpsListener = new elbv2.CfnListener(this, "HttpsListener", {
       loadBalancerArn: this.loadBalancer.loadBalancerArn,
       port: 443,

@@ -152,7 +152,7 @@ describe("fleet", () => {
       assert.ok(text.includes(`\n${line}\n`), `env file line ${line}`);
     }
     assert.ok(text.includes(`FL_RESOURCE='${asgId}'`), "cfn-signal targets the group");
-    assert.ok(text.includes("dnf install -y nodejs22 nginx rsyslog ruby"), "packages");
+    assert.ok(text.includes("dnf install -y nodejs24 nginx rsyslog ruby"), "packages");
     assert.ok(text.includes("chmod 0640"), "env file mode");
     assert.ok(
       text.includes(
@@ -436,7 +436,11 @@ describe("delivery", () => {
     assert.equal(stages[1]!.Actions[0]!.ActionTypeId.Provider, "CodeBuild");
     assert.equal(stages[2]!.Actions[0]!.ActionTypeId.Provider, "CodeDeploy");
     template.hasResourceProperties("AWS::CodeBuild::Project", {
-      Environment: Match.objectLike({ Image: "aws/codebuild/standard:7.0" }),
+      Environment: Match.objectLike({
+        Image: "aws/codebuild/amazonlinux-aarch64-standard:4.0",
+        Type: "ARM_CONTAINER",
+        ComputeType: "BUILD_GENERAL1_SMALL",
+      }),
       Source: { Type: "CODEPIPELINE" },
     });
   });
