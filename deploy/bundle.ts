@@ -90,7 +90,7 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
     outfile: serverFile,
     bundle: true,
     platform: "node",
-    // Production runs Node 22; Node 20 is what developers' machines may still have.
+    // Production runs Node 24; Node 20 is what developers' machines may still have.
     target: "node20",
     format: "esm",
     banner: { js: esmBanner },

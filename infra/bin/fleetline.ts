@@ -1,14 +1,16 @@
 /**
- * `npm run synth`: synthesizes the stack (cdk-nag AwsSolutions included, findings fail) and writes
- * the committed template, cloudformation/fleetline.template.json. The only entry point that reads
- * the command line or the environment; lib/ takes everything as arguments.
+ * `npm run synth`: synthesizes the stack (cdk-nag AwsSolutions and the Control Tower controls
+ * through cfn-guard included, findings fail) and writes the committed template,
+ * cloudformation/fleetline.template.json. The only entry point that reads the command line or the
+ * environment; lib/ takes everything as arguments.
  *
  *   tsx infra/bin/fleetline.ts              write the template
  *   tsx infra/bin/fleetline.ts --check      exit 1 if the committed template differs (CI)
  *   tsx infra/bin/fleetline.ts --validate   also run the CDK's CloudFormation schema validation
  *
- * cdk-nag always runs. The schema validation triples the synthesis time and never changes the
- * template, so it is opt-in here; infra/test/template.test.ts runs it on every `npm test`.
+ * cdk-nag and cfn-guard always run. The schema validation triples the synthesis time and never
+ * changes the template, so it is opt-in here; infra/test/template.test.ts runs it on every
+ * `npm test`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

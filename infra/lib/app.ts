@@ -1,6 +1,7 @@
 import { App, BootstraplessSynthesizer, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { FleetlineStack } from "./fleetline-stack.js";
+import { controlTowerChecks } from "./guard.js";
 
 /**
  * Construct id of the stack: a synth-time name only. The deployed stack's name is whatever
@@ -15,6 +16,11 @@ export interface FleetlineAppOptions {
   readonly stackId?: string;
   /** Run the cdk-nag AwsSolutions pack during synth (findings make synth throw). @default true */
   readonly nag?: boolean;
+  /**
+   * Run AWS Control Tower's proactive controls through cfn-guard during synth (findings make synth
+   * throw). @default true
+   */
+  readonly guard?: boolean;
   /**
    * Run the CDK's built-in CloudFormation validation (resource schemas and CloudFormation lint
    * rules) on the template. Thorough but slow: about 80% of the synthesis time. @default true
@@ -46,6 +52,9 @@ export function createApp(options: FleetlineAppOptions = {}): { app: App; stack:
   });
   if (options.nag ?? true) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  }
+  if (options.guard ?? true) {
+    Validations.of(app).addPlugins(controlTowerChecks());
   }
   return { app, stack };
 }

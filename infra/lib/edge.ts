@@ -3,6 +3,7 @@ import * as cloudfront from "aws-cdk-lib/aws-cloudfront";
 import * as origins from "aws-cdk-lib/aws-cloudfront-origins";
 import type * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import { Construct } from "constructs";
+import { acknowledgeControl } from "./guard.js";
 
 export interface EdgeProps {
   /** The internal load balancer, reached only through the VPC origin. */
@@ -40,6 +41,10 @@ export class Edge extends Construct {
       // TLS ends at CloudFront: the hop to the ALB stays inside the VPC, and ACM cannot
       // certify the ALB's *.elb.amazonaws.com name for CloudFront to verify.
       protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+      // VPC origin names are unique per account: the stack's name, not the construct path
+      // that every stack of this template shares.
+      vpcOriginName: Fn.join("-", [Aws.STACK_NAME, "alb"]),
+      originId: "web",
       httpPort: 80,
       // Above the web's own request budget, so the web's 503 page reaches the user rather
       // than CloudFront's 504.
@@ -122,6 +127,34 @@ export class Edge extends Construct {
           "Without a custom domain the distribution uses CloudFront's default *.cloudfront.net certificate, whose minimum protocol CloudFront fixes; with a custom domain the viewer certificate is set to TLSv1.2_2021 (override above).",
       },
     );
+
+    const distribution = this.distribution;
+    acknowledgeControl(
+      distribution,
+      "CT.CLOUDFRONT.PR.1",
+      "The origin is the web application, which answers / itself (the home page); a default root object would rewrite / to an object key that does not exist on it.",
+    );
+    acknowledgeControl(
+      distribution,
+      "CT.CLOUDFRONT.PR.4",
+      "There is one origin, the internal ALB, which already spreads over two Availability Zones and healthy instances only; a failover origin would need a second copy of the fleet.",
+    );
+    acknowledgeControl(
+      distribution,
+      "CT.CLOUDFRONT.PR.5",
+      "Requests that pass the edge are logged by the ALB (access-log bucket, viewer address in X-Forwarded-For); CloudFront's legacy logs need an ACL-enabled bucket and its v2 log delivery must be created in us-east-1, outside this regional stack.",
+    );
+    for (const control of [
+      "CT.CLOUDFRONT.PR.6",
+      "CT.CLOUDFRONT.PR.7",
+      "CT.CLOUDFRONT.PR.9",
+    ] as const) {
+      acknowledgeControl(
+        distribution,
+        control,
+        "HTTPS without a domain is the point of the default: the *.cloudfront.net certificate, whose protocol and SNI settings CloudFront fixes. With DomainNames and CertificateArn the viewer certificate becomes the custom one, SNI, TLSv1.2_2021 minimum (Fn::If on CustomDomain, which the rule does not evaluate).",
+      );
+    }
 
     const domain = this.distribution.distributionDomainName;
     this.defaultOrigin = Fn.join("", ["https://", domain]);

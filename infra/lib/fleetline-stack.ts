@@ -104,16 +104,11 @@ export class FleetlineStack extends Stack {
       webAclArn: p.webAclArn.valueAsString,
       webAclEnabled: p.webAclEnabled,
     });
-    // The origins the site answers at: the custom domain first when there is one, and always
-    // the distribution's own name.
-    const publicOrigins = [
-      Fn.conditionIf(p.customDomain.logicalId, this.edge.siteOrigin, Aws.NO_VALUE).toString(),
-      this.edge.defaultOrigin,
-    ];
     this.operators = new Operators(this, "Operators", {
       operatorEmail: p.operatorEmail.valueAsString,
       name: prefix,
-      origins: publicOrigins,
+      origins: [this.edge.defaultOrigin],
+      conditionalOrigin: { condition: p.customDomain, origin: this.edge.siteOrigin },
     });
 
     this.fleet = new Fleet(this, "Fleet", {

@@ -58,7 +58,7 @@ log "installing cfn-signal"
 retry dnf install -y aws-cfn-bootstrap
 
 log "installing packages"
-retry dnf install -y nodejs22 nginx rsyslog ruby amazon-cloudwatch-agent
+retry dnf install -y nodejs24 nginx rsyslog ruby amazon-cloudwatch-agent
 
 log "app user, directories"
 if ! id fleetline >/dev/null 2>&1; then

@@ -1,3 +1,4 @@
+import { Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
@@ -28,11 +29,40 @@ export interface InstancePolicyProps {
 }
 
 /**
- * The instance role's own permissions, each statement on one resource (the Session Manager
- * managed policy is attached by the fleet). Replaces the original's `dynamodb:*` on `*`.
+ * What the SSM agent calls for Session Manager (registration and the session channels) and Run
+ * Command (the ec2messages channel). Nothing for State Manager, Inventory or Patch Manager, which
+ * this stack does not use (the agent's association poller may log access-denied lines for
+ * ssm:ListInstanceAssociations; nothing depends on it). Replaces AmazonSSMManagedInstanceCore, whose `ssm:GetParameter` and
+ * `ssm:GetParameters` on `*` let any process on an instance read every parameter of the account.
+ */
+export const SSM_AGENT_ACTIONS = {
+  registration: ["ssm:UpdateInstanceInformation"],
+  sessions: [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+  ],
+  runCommand: [
+    "ec2messages:AcknowledgeMessage",
+    "ec2messages:DeleteMessage",
+    "ec2messages:FailMessage",
+    "ec2messages:GetEndpoint",
+    "ec2messages:GetMessages",
+    "ec2messages:SendReply",
+  ],
+} as const;
+
+/**
+ * The instance role's permissions, in two policies. `policy`: the web's and the agents' data
+ * access, each statement on one resource of this stack (replaces the original's `dynamodb:*` on
+ * `*`). `agentPolicy`: the SSM agent's registration and channels, the only statements on `*`
+ * (the channel actions have no resource type); kept apart so a wildcard added to `policy` is a
+ * new cdk-nag finding rather than one hidden under this acknowledgement.
  */
 export class InstancePolicy extends Construct {
   public readonly policy: iam.Policy;
+  public readonly agentPolicy: iam.Policy;
 
   constructor(scope: Construct, id: string, props: InstancePolicyProps) {
     super(scope, id);
@@ -72,5 +102,35 @@ export class InstancePolicy extends Construct {
       [],
       "Revisions are objects with build-generated keys under the artifact bucket; the agent downloads whichever key CodeDeploy names, read-only (GetObject, GetObjectVersion) and on this bucket only.",
     );
+
+    this.agentPolicy = new iam.Policy(this, "SsmAgent", {
+      roles: [props.role],
+      statements: [
+        // "*" as in AWS's minimal Session Manager instance policy. The service authorization
+        // reference also lists instance ARNs for this action, but no AWS document shows a scoped
+        // grant working, and a wrong guess would break Session Manager on a real deployment where
+        // no test here could see it; the call registers the calling instance.
+        new iam.PolicyStatement({
+          sid: "Registration",
+          actions: [...SSM_AGENT_ACTIONS.registration],
+          resources: ["*"],
+        }),
+        new iam.PolicyStatement({
+          sid: "SessionChannels",
+          actions: [...SSM_AGENT_ACTIONS.sessions],
+          resources: ["*"],
+        }),
+        new iam.PolicyStatement({
+          sid: "RunCommandChannel",
+          actions: [...SSM_AGENT_ACTIONS.runCommand],
+          resources: ["*"],
+        }),
+      ],
+    });
+    Validations.of(this.agentPolicy).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "The SSM agent's own calls only: ssmmessages (Session Manager) and ec2messages (Run Command) define no resource type, so IAM accepts only '*', and ssm:UpdateInstanceInformation registers the calling instance, granted on '*' as AWS documents it. No data action is in this policy.",
+    });
   }
 }

@@ -3,6 +3,7 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { acknowledgeControl } from "./guard.js";
 
 export interface LoadBalancerProps {
   readonly vpc: ec2.IVpc;
@@ -18,7 +19,7 @@ export interface LoadBalancerProps {
 }
 
 /**
- * Internal ALB in private subnets, reached only by CloudFront through a VPC origin (see edge.ts):
+ * Internal ALB in private subnets, deletion-protected, reached only by CloudFront through a VPC origin (see edge.ts):
  * no public address, no listener the internet can reach. HTTP on 80 (TLS ends at CloudFront),
  * target group on port 80 (nginx on each instance), health check `GET /health`, short
  * deregistration delay, no stickiness (the shared key ring makes any instance able to verify any
@@ -58,6 +59,9 @@ export class LoadBalancer extends Construct {
       securityGroup: this.securityGroup,
       dropInvalidHeaderFields: true,
       http2Enabled: true,
+      // Deleting it by mistake takes the site down until the next stack update; `npm run
+      // destroy` turns this off just before deleting the stack.
+      deletionProtection: true,
     });
     // Set by attribute, not logAccessLogs(): the L2 needs a concrete region to pick the writer.
     this.loadBalancer.setAttribute("access_logs.s3.enabled", "true");
@@ -90,5 +94,10 @@ export class LoadBalancer extends Construct {
       open: false,
       defaultTargetGroups: [this.targetGroup],
     });
+    acknowledgeControl(
+      this.httpListener,
+      "CT.ELASTICLOADBALANCING.PR.1",
+      "The internal ALB's only client is CloudFront's VPC origin, inside the VPC: viewers get HTTPS at CloudFront, whose viewer policy redirects HTTP to HTTPS. An HTTPS listener here would need a certificate for the ALB's *.elb.amazonaws.com name, which ACM cannot issue.",
+    );
   }
 }

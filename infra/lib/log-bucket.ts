@@ -3,6 +3,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { RegionInfo } from "aws-cdk-lib/region-info";
 import { Construct } from "constructs";
+import { acknowledgeControl } from "./guard.js";
 
 export interface LogBucketProps {
   /** Days before access logs are deleted. @default 90 */
@@ -27,6 +28,28 @@ export class LogBucket extends Construct {
       lifecycleRules: [{ expiration: Duration.days(props.expirationDays ?? 90) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    const ack = (control: Parameters<typeof acknowledgeControl>[1], reason: string) =>
+      acknowledgeControl(this.bucket, control, reason);
+    ack(
+      "CT.S3.PR.2",
+      "This is the access-log bucket itself: it receives the ALB's and the artifact bucket's logs, and logging it into itself would log every delivery of a log, without end.",
+    );
+    ack(
+      "CT.S3.PR.4",
+      "Nothing consumes events from the access logs: they are read by hand (or Athena) when troubleshooting, and expire after 90 days.",
+    );
+    ack(
+      "CT.S3.PR.9",
+      "Object Lock would forbid the 90-day expiration from deleting logs inside the lock period and keep the bucket from ever being emptied and removed after a teardown; log integrity is covered by the bucket policy (only ELB and S3 log delivery may write).",
+    );
+    ack(
+      "CT.S3.PR.10",
+      "Elastic Load Balancing delivers access logs only to buckets encrypted with SSE-S3 (SSE-KMS is not supported for ALB access logs), so this bucket cannot use a KMS key.",
+    );
+    ack(
+      "CT.S3.PR.11",
+      "Log objects are written once under unique keys and never overwritten; versioning would only keep expired logs as noncurrent versions, billed until a second lifecycle rule removed them.",
+    );
   }
 
   /**

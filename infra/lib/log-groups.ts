@@ -1,6 +1,7 @@
 import { RemovalPolicy } from "aws-cdk-lib";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { acknowledgeControl } from "./guard.js";
 
 export interface InstanceLogGroupsProps {
   /** `/<app>/<env>` (token); the groups are `<prefix>/web`, `/codedeploy`, `/system`. */
@@ -33,6 +34,16 @@ export class InstanceLogGroups extends Construct {
     this.web = make("Web");
     this.codedeploy = make("CodeDeploy");
     this.system = make("System");
+    acknowledgeControl(
+      this,
+      "CT.CLOUDWATCH.PR.2",
+      "The instances' web, deployment and system logs are for troubleshooting, not an audit trail: their retention is the LogRetentionDays parameter (default 30 days, up to 3653), an operator's cost choice that the rule cannot read through the Ref.",
+    );
+    acknowledgeControl(
+      this,
+      "CT.CLOUDWATCH.PR.3",
+      "CloudWatch Logs encrypts these groups at rest with its own keys; a customer-managed KMS key would cost a key per stack plus its requests and need a key policy for the regional logs principal, and the web logs carry no secrets (the AUTH token and cookies are never logged).",
+    );
   }
 
   public get all(): logs.LogGroup[] {

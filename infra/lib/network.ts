@@ -2,6 +2,7 @@ import { type CfnCondition, Fn, RemovalPolicy, Tags } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { acknowledgeControl } from "./guard.js";
 
 export interface NetworkProps {
   /**
@@ -76,6 +77,16 @@ export class Network extends Construct {
     });
     (this.flowLogGroup.node.defaultChild as logs.CfnLogGroup).retentionInDays =
       props.logRetentionDays;
+    acknowledgeControl(
+      this.flowLogGroup,
+      "CT.CLOUDWATCH.PR.2",
+      "Rejected-traffic flow logs serve to spot scans and misrouted cache traffic within days; they keep the LogRetentionDays parameter (default 30, up to 3653), which the rule cannot read through the Ref. CloudTrail, not this group, is the account's audit record.",
+    );
+    acknowledgeControl(
+      this.flowLogGroup,
+      "CT.CLOUDWATCH.PR.3",
+      "Flow records (addresses, ports, REJECT) are encrypted at rest by CloudWatch Logs with its own keys; a customer-managed key would add a key and a logs-service key policy to every stack for metadata that holds no payload.",
+    );
     this.vpc.addFlowLog("FlowLog", {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
       // Rejected flows are the security signal (scans, misrouted cache traffic); logging every
@@ -85,6 +96,13 @@ export class Network extends Construct {
 
     const appSubnets = this.vpc.selectSubnets({ subnetGroupName: "App" }).subnets;
     const publicSubnets = this.vpc.publicSubnets;
+    for (const subnet of publicSubnets) {
+      acknowledgeControl(
+        subnet,
+        "CT.EC2.PR.11",
+        "With InstanceSubnets=public (the default, no NAT gateway at about 37 USD/month) the instances live here and need a public address to reach AWS APIs and the package mirrors; their security group admits only the load balancer. InstanceSubnets=private moves them to the App subnets, behind a NAT gateway, without public addresses.",
+      );
+    }
 
     if (props.natCondition) {
       const eip = new ec2.CfnEIP(this, "NatAddress", { domain: "vpc" });

@@ -1,4 +1,4 @@
-import { Aws, Duration, Fn, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Aws, type CfnCondition, Duration, Fn, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as cognito from "aws-cdk-lib/aws-cognito";
 import { Construct } from "constructs";
 
@@ -9,6 +9,8 @@ export interface OperatorsProps {
   readonly name: string;
   /** Origins the web is reached at (`https://…`); each gets `/auth/callback` and `/`. */
   readonly origins: readonly string[];
+  /** One more origin, only when the condition holds (the custom domain). */
+  readonly conditionalOrigin?: { readonly condition: CfnCondition; readonly origin: string };
 }
 
 /**
@@ -69,8 +71,24 @@ export class Operators extends Construct {
       desiredDeliveryMediums: ["EMAIL"],
     });
 
-    const callbacks = props.origins.map((o) => Fn.join("", [o, "/auth/callback"]));
-    const signedOut = props.origins.map((o) => Fn.join("", [o, "/"]));
+    // The conditional origin is dropped whole (AWS::NoValue in place of the URL): a NoValue
+    // inside the Join would leave a bare "/auth/callback", which Cognito refuses.
+    const urls = (path: string): string[] => {
+      const out = props.origins.map((o) => Fn.join("", [o, path]));
+      const extra = props.conditionalOrigin;
+      if (extra) {
+        out.unshift(
+          Fn.conditionIf(
+            extra.condition.logicalId,
+            Fn.join("", [extra.origin, path]),
+            Aws.NO_VALUE,
+          ).toString(),
+        );
+      }
+      return out;
+    };
+    const callbacks = urls("/auth/callback");
+    const signedOut = urls("/");
     this.client = this.userPool.addClient("WebClient", {
       // Public: the instances hold no client secret; PKCE protects the code exchange.
       generateSecret: false,

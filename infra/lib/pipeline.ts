@@ -7,6 +7,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { acknowledgeControl } from "./guard.js";
 import { acknowledgeBucketGrant } from "./nag.js";
 
 export interface PipelineProps {
@@ -23,7 +24,11 @@ export interface PipelineProps {
   readonly repository: string;
   readonly branch: string;
   readonly deploymentGroup: codedeploy.IServerDeploymentGroup;
-  /** Build image. @default STANDARD_7_0 (Ubuntu 22.04, Node 22) */
+  /**
+   * Build image. @default LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_4_0 (Amazon Linux 2023 on
+   * arm64 with Node 24: the fleet's OS, architecture and runtime, so the tests run where the
+   * bundle will)
+   */
   readonly buildImage?: codebuild.IBuildImage;
 }
 
@@ -45,12 +50,23 @@ export class Pipeline extends Construct {
     });
     (this.buildLogGroup.node.defaultChild as logs.CfnLogGroup).retentionInDays =
       props.logRetentionDays;
+    acknowledgeControl(
+      this.buildLogGroup,
+      "CT.CLOUDWATCH.PR.2",
+      "Build logs matter until the next green build; the test reports and the bundle live in CodeBuild and the artifact bucket. Retention is the LogRetentionDays parameter (default 30, up to 3653), which the rule cannot read through the Ref.",
+    );
+    acknowledgeControl(
+      this.buildLogGroup,
+      "CT.CLOUDWATCH.PR.3",
+      "Build output (npm, lint, test names) is encrypted at rest by CloudWatch Logs with its own keys; the build has no secrets to print, so a customer-managed key and its logs-service key policy would protect nothing more.",
+    );
 
     this.project = new codebuild.PipelineProject(this, "Build", {
       projectName: props.name,
       description: "Runs buildspec.yml from the repository: tests, then the CodeDeploy bundle",
       environment: {
-        buildImage: props.buildImage ?? codebuild.LinuxBuildImage.STANDARD_7_0,
+        buildImage: props.buildImage ?? codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_4_0,
+        // ARM_CONTAINER small: 2 vCPUs, 4 GB (the x86 small has 3 GB).
         computeType: codebuild.ComputeType.SMALL,
       },
       // buildspec.yml's `cache.paths` (the npm cache) only take effect with a cache configured;

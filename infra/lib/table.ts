@@ -1,6 +1,7 @@
 import { Aws, type CfnCondition, Fn, type IResolvable, RemovalPolicy } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
+import { acknowledgeControl } from "./guard.js";
 
 export interface UsersTableProps {
   /** When true (a condition), PROVISIONED billing with the capacities below; else on-demand. */
@@ -45,6 +46,11 @@ export class UsersTable extends Construct {
       deletionProtectionEnabled: props.deletionProtection,
     });
     this.table.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    acknowledgeControl(
+      this.table,
+      "CT.DYNAMODB.PR.2",
+      "The Users table is encrypted at rest with DynamoDB's AWS-owned key, free per request; the AWS-managed or a customer-managed KMS key would bill every read and write of a table that holds only first and last names, and a customer key would also need grants to the instance role.",
+    );
     this.tableName = this.table.ref;
     this.tableArn = this.table.attrArn;
   }

@@ -121,6 +121,15 @@ describe("instance bootstrap, executed against the resolved template", () => {
         assert.equal(env.REDIS_AUTH_SECRET_ID, secret.ref);
         assert.equal(env.AWS_REGION, stack.context.region);
         assert.equal(env.TRUST_PROXY, `127.0.0.1,${vpc.properties.CidrBlock}`);
+        // Sign-in: the stack's own user pool and client, and the site's origins, canonical first.
+        const [poolId] = onlyResource(stack, "AWS::Cognito::UserPool");
+        const [, client] = onlyResource(stack, "AWS::Cognito::UserPoolClient");
+        const [distributionId] = onlyResource(stack, "AWS::CloudFront::Distribution");
+        assert.equal(env.OIDC_ISSUER, stack.getAtt(poolId, "ProviderURL"));
+        assert.equal(env.OIDC_CLIENT_ID, client.ref);
+        const origins = env.PUBLIC_ORIGIN!.split(",");
+        assert.equal(origins[0], stack.outputs.SiteUrl);
+        assert.equal(origins.at(-1), `https://${stack.getAtt(distributionId, "DomainName")}`);
         const config = loadConfig(env);
         assert.equal(config.NODE_ENV, "production");
         assert.equal(config.KEYRING_STORE, "redis");

@@ -127,7 +127,7 @@ describe("parameter files", () => {
       "certificate ARN of another service",
       file({ CertificateArn: "arn:aws:iam::123456789012:server-certificate/site" }),
       [
-        'CertificateArn: "arn:aws:iam::123456789012:server-certificate/site" is not valid; expected empty, or an ACM certificate ARN such as arn:aws:acm:us-east-1:123456789012:certificate/<uuid>',
+        'CertificateArn: "arn:aws:iam::123456789012:server-certificate/site" is not valid; expected empty, or an ACM certificate ARN in us-east-1 such as arn:aws:acm:us-east-1:123456789012:certificate/<uuid>',
       ],
     ],
     [

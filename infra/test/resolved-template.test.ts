@@ -97,11 +97,13 @@ describe("the template as CloudFormation resolves it", () => {
       resolve({ stackName, region: "eu-west-3", accountId: "111122223333", parameters });
     const a = byName("fleetline-prod", exampleParameters);
     const b = byName("shop-staging", variantParameters("eu-west-3", "111122223333"));
+    // Operators are users of their own pool: the same e-mail in two pools is no collision.
+    const typed = new Set(Object.values(exampleParameters));
     const names = (s: ResolvedStack) =>
       new Set(
         Object.values(s.resources)
           .map((r) => r.ref)
-          .filter((ref) => !/^[a-z]+-[0-9a-f]{17}$/.test(ref)),
+          .filter((ref) => !/^[a-z]+-[0-9a-f]{17}$/.test(ref) && !typed.has(ref)),
       );
     const shared = [...names(a)].filter((n) => names(b).has(n));
     assert.deepEqual(shared, []);
@@ -118,7 +120,8 @@ describe("the template as CloudFormation resolves it", () => {
       Object.entries(stack.conditions).filter(([name]) => !name.startsWith("AccessLogs")),
       [
         ["PrivateInstances", true],
-        ["HttpsEnabled", true],
+        ["CustomDomain", true],
+        ["WebAclEnabled", true],
         ["ProvisionedTable", true],
         ["CacheReplicated", true],
       ],
@@ -138,17 +141,30 @@ describe("the template as CloudFormation resolves it", () => {
       ReadCapacityUnits: "7",
       WriteCapacityUnits: "3",
     });
-    const listeners = Object.values(stack.resources).filter(
-      (r) => r.type === "AWS::ElasticLoadBalancingV2::Listener",
+    const variant = variantParameters("us-west-2", "444455556666");
+    const [, distribution] = onlyResource(stack, "AWS::CloudFront::Distribution");
+    const config = distribution.properties.DistributionConfig as Record<string, unknown>;
+    assert.deepEqual(config.Aliases, variant.DomainNames!.split(","));
+    assert.deepEqual(config.ViewerCertificate, {
+      AcmCertificateArn: variant.CertificateArn,
+      SslSupportMethod: "sni-only",
+      MinimumProtocolVersion: "TLSv1.2_2021",
+    });
+    assert.equal(config.WebACLId, variant.WebAclArn);
+    assert.equal(stack.outputs.SiteUrl, "https://users.example.com");
+    // The callbacks Cognito accepts: the custom domain and the distribution's own name.
+    const [, client] = onlyResource(stack, "AWS::Cognito::UserPoolClient");
+    const domain = stack.getAtt(
+      onlyResource(stack, "AWS::CloudFront::Distribution")[0],
+      "DomainName",
     );
-    const https = listeners.find((l) => l.properties.Protocol === "HTTPS");
-    assert.deepEqual(https?.properties.Certificates, [
-      { CertificateArn: variantParameters("us-west-2", "444455556666").CertificateArn },
+    assert.deepEqual(client.properties.CallbackURLs, [
+      "https://users.example.com/auth/callback",
+      `https://${domain}/auth/callback`,
     ]);
-    assert.match(String(stack.outputs.SiteUrl), /^https:\/\//);
   });
 
-  test("the example parameters create no NAT gateway and no HTTPS listener", () => {
+  test("the example parameters: no NAT gateway, the distribution's own name and certificate", () => {
     const stack = resolve({
       stackName: "fleetline-prod",
       region: "eu-west-3",
@@ -157,7 +173,14 @@ describe("the template as CloudFormation resolves it", () => {
     });
     const types = Object.values(stack.resources).map((r) => r.type);
     assert.ok(!types.includes("AWS::EC2::NatGateway"));
-    assert.match(String(stack.outputs.SiteUrl), /^http:\/\//);
+    const [id, distribution] = onlyResource(stack, "AWS::CloudFront::Distribution");
+    const config = distribution.properties.DistributionConfig as Record<string, unknown>;
+    assert.equal(config.Aliases, undefined);
+    assert.deepEqual(config.ViewerCertificate, { CloudFrontDefaultCertificate: true });
+    assert.equal(config.WebACLId, undefined);
+    assert.equal(stack.outputs.SiteUrl, `https://${stack.getAtt(id, "DomainName")}`);
+    const [, client] = onlyResource(stack, "AWS::Cognito::UserPoolClient");
+    assert.deepEqual(client.properties.CallbackURLs, [`${stack.outputs.SiteUrl}/auth/callback`]);
   });
 });
 

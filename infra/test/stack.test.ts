@@ -152,7 +152,7 @@ describe("fleet", () => {
       assert.ok(text.includes(`\n${line}\n`), `env file line ${line}`);
     }
     assert.ok(text.includes(`FL_RESOURCE='${asgId}'`), "cfn-signal targets the group");
-    assert.ok(text.includes("dnf install -y nodejs22 nginx rsyslog ruby"), "packages");
+    assert.ok(text.includes("dnf install -y nodejs24 nginx rsyslog ruby"), "packages");
     assert.ok(text.includes("chmod 0640"), "env file mode");
     assert.ok(
       text.includes(
@@ -518,7 +518,11 @@ describe("delivery", () => {
     assert.equal(stages[1]!.Actions[0]!.ActionTypeId.Provider, "CodeBuild");
     assert.equal(stages[2]!.Actions[0]!.ActionTypeId.Provider, "CodeDeploy");
     template.hasResourceProperties("AWS::CodeBuild::Project", {
-      Environment: Match.objectLike({ Image: "aws/codebuild/standard:7.0" }),
+      Environment: Match.objectLike({
+        Image: "aws/codebuild/amazonlinux-aarch64-standard:4.0",
+        Type: "ARM_CONTAINER",
+        ComputeType: "BUILD_GENERAL1_SMALL",
+      }),
       Source: { Type: "CODEPIPELINE" },
     });
   });
@@ -581,7 +585,9 @@ describe("delivery", () => {
 });
 
 describe("IAM", () => {
-  test("no inline statement grants on Resource *", () => {
+  test("the only inline statements on Resource * are the SSM agent's", () => {
+    // Its registration (on * as AWS documents it) and the ssmmessages/ec2messages channel
+    // actions, which define no resource type (see instance-policy.ts).
     const wildcard: string[] = [];
     for (const [id, r] of Object.entries(json.Resources)) {
       const docs: Array<{ Statement: Array<Record<string, unknown>> }> = [];
@@ -593,7 +599,14 @@ describe("IAM", () => {
       }
       for (const doc of docs) {
         for (const s of doc.Statement) {
-          if (([] as unknown[]).concat(s.Resource).includes("*")) wildcard.push(id);
+          if (!([] as unknown[]).concat(s.Resource).includes("*")) continue;
+          for (const action of ([] as string[]).concat(s.Action as string[])) {
+            if (
+              !/^((ssmmessages|ec2messages):[A-Za-z]+|ssm:UpdateInstanceInformation)$/.test(action)
+            ) {
+              wildcard.push(`${id}: ${action}`);
+            }
+          }
         }
       }
     }
@@ -618,20 +631,17 @@ describe("IAM", () => {
     }
   });
 
-  test("AWS managed policies are exactly the two acknowledged ones", () => {
-    // Both carry Resource "*" inside AWS's document, acknowledged beside their roles:
-    //  - AmazonSSMManagedInstanceCore: Session Manager instead of SSH (fleet.ts)
-    //  - AWSCodeDeployRole: CodeDeploy's service role for ASG + ELB deployments (deployment.ts)
+  test("the only AWS managed policy is AWSCodeDeployRole, acknowledged beside its role", () => {
+    // It carries Resource "*" inside AWS's document: CodeDeploy's service role for ASG + ELB
+    // deployments (deployment.ts). The instance role has none: AmazonSSMManagedInstanceCore would
+    // grant ssm:GetParameter(s) on every parameter of the account (instance-policy.ts).
     const managed = new Set<string>();
     for (const [, role] of resourcesOfType("AWS::IAM::Role")) {
       for (const arn of (role.Properties!.ManagedPolicyArns as unknown[]) ?? []) {
         managed.add(strings(arn).at(-1)!);
       }
     }
-    assert.deepEqual([...managed].sort(), [
-      ":iam::aws:policy/AmazonSSMManagedInstanceCore",
-      ":iam::aws:policy/service-role/AWSCodeDeployRole",
-    ]);
+    assert.deepEqual([...managed].sort(), [":iam::aws:policy/service-role/AWSCodeDeployRole"]);
   });
 
   test("instance role: the web's DynamoDB actions on the Users table only, and nothing broad", () => {
@@ -651,14 +661,17 @@ describe("IAM", () => {
         ]),
       },
     });
-    // The instance role has exactly that one policy: the CDK's CodeDeploy action grant is
-    // blocked (see fleet.ts), so no second, broader S3 statement appears.
+    // The instance role has exactly its two policies (data access, SSM agent channels): the
+    // CDK's CodeDeploy action grant is blocked (see fleet.ts), so no broader S3 statement appears.
     const [roleId] = resourcesOfType("AWS::IAM::Role").find(([id]) => id.startsWith("FleetRole"))!;
     const attached = resourcesOfType("AWS::IAM::Policy").filter(([, p]) =>
       (p.Properties!.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId),
     );
-    assert.equal(attached.length, 1);
-    assert.ok(!JSON.stringify(attached[0]![1]).includes("dynamodb:*"));
+    assert.deepEqual(attached.map(([id]) => id.replace(/[0-9A-F]{8}$/, "")).sort(), [
+      "InstancePolicy",
+      "InstancePolicySsmAgent",
+    ]);
+    assert.ok(!JSON.stringify(attached).includes("dynamodb:*"));
   });
 });
 

@@ -552,8 +552,14 @@ function modelOf(view: ResourceView, where: string): ResourceModel {
       };
     }
     case "AWS::IAM::Policy":
-    case "AWS::IAM::ManagedPolicy":
       return { ref: generatedName(view, 128), attributes: {} };
+    case "AWS::IAM::ManagedPolicy": {
+      // Ref of a managed policy is its ARN (an inline policy's is only a physical id).
+      const name = named(view, "ManagedPolicyName", 128);
+      const path = (p().Path as string | undefined) ?? "/";
+      const policyArn = arn(view, "iam", `policy${path}${name}`, false);
+      return { ref: policyArn, attributes: { PolicyArn: () => policyArn } };
+    }
     case "AWS::SNS::Topic": {
       const name = named(view, "TopicName", 256);
       const topicArn = arn(view, "sns", name);

@@ -33,7 +33,10 @@ export function variantParameters(region: string, accountId: string): Record<str
     AppName: "shop",
     EnvName: "staging",
     InstanceSubnets: "private",
-    CertificateArn: `arn:aws:acm:${region}:${accountId}:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0`,
+    DomainNames: "users.example.com,www.users.example.com",
+    WebAclArn: `arn:aws:wafv2:us-east-1:${accountId}:global/webacl/fleetline-edge/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0`,
+    // CloudFront's certificates live in us-east-1 whatever the stack's region.
+    CertificateArn: `arn:aws:acm:us-east-1:${accountId}:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0`,
     TableBillingMode: "PROVISIONED",
     TableReadCapacity: "7",
     TableWriteCapacity: "3",

@@ -1,6 +1,6 @@
 // One local "EC2 instance" of the rehearsal: a directory that plays its filesystem root. Its
 // bootstrap does what the user data does on AWS (deploy/CONTRACT.md): the environment file, the
-// log directory and /usr/bin/node-22. Hooks see it through FLEETLINE_ROOT; systemd is the shim.
+// log directory and /usr/bin/node-24. Hooks see it through FLEETLINE_ROOT; systemd is the shim.
 import { execFile } from "node:child_process";
 import {
   existsSync,
@@ -51,7 +51,7 @@ export class LocalInstance {
     for (const dir of ["etc/fleetline", "var/log/fleetline", "usr/bin", "opt", "run"]) {
       mkdirSync(join(this.root, dir), { recursive: true });
     }
-    symlinkSync(process.execPath, join(this.root, "usr/bin/node-22"));
+    symlinkSync(process.execPath, join(this.root, "usr/bin/node-24"));
     const env: Record<string, string> = {
       NODE_ENV: "production",
       HOST: this.host,
