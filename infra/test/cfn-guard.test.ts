@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
-import { CfnGuardValidator } from "@cdklabs/cdk-validator-cfnguard";
 import { CfnElement, type IPolicyValidationContextBeta1, Stack, Validations } from "aws-cdk-lib";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { createApp } from "../lib/app.js";

@@ -36,7 +36,7 @@ const stacks: ReadonlyArray<{ label: string; stack: ResolvedStack }> = [
       stackName: "Team-Website-2",
       region: "us-west-2",
       accountId: "444455556666",
-      parameters: variantParameters("us-west-2", "444455556666"),
+      parameters: variantParameters("444455556666"),
     }),
   },
 ];

@@ -27,7 +27,7 @@ export const exampleParameters: Readonly<Record<string, string>> = Object.fromEn
 );
 
 /** Everything the example leaves at its simplest, turned the other way. */
-export function variantParameters(region: string, accountId: string): Record<string, string> {
+export function variantParameters(accountId: string): Record<string, string> {
   return {
     ...exampleParameters,
     AppName: "shop",
@@ -71,8 +71,7 @@ export function deployments(): Deployment[] {
       ["us-west-2", "444455556666"],
     ] as const) {
       for (const set of ["example", "variant"] as const) {
-        const parameters =
-          set === "example" ? exampleParameters : variantParameters(region, accountId);
+        const parameters = set === "example" ? exampleParameters : variantParameters(accountId);
         out.push({
           label: `${stackName} in ${region} (${set} parameters)`,
           stack: resolve({ stackName, region, accountId, parameters }),
