@@ -14,32 +14,37 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { synthesizeTemplate } from "../lib/app.js";
+import { synthesizeTemplates, TEMPLATE_FILES } from "../lib/app.js";
 
-const templatePath = fileURLToPath(
-  new URL("../../cloudformation/fleetline.template.json", import.meta.url),
-);
 const outdir = process.env.CDK_OUTDIR ?? fileURLToPath(new URL("../cdk.out", import.meta.url));
 const check = process.argv.includes("--check");
 const validate = process.argv.includes("--validate");
 
 const started = performance.now();
-const template = synthesizeTemplate({ outdir, cloudFormationValidation: validate });
+const templates = synthesizeTemplates({ outdir, cloudFormationValidation: validate });
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 
-if (check) {
-  let committed = "";
-  try {
-    committed = readFileSync(templatePath, "utf8");
-  } catch {
-    // missing counts as drift
+let drifted = false;
+for (const [key, file] of Object.entries(TEMPLATE_FILES)) {
+  const path = fileURLToPath(new URL(`../../cloudformation/${file}`, import.meta.url));
+  const template = templates[key as keyof typeof TEMPLATE_FILES];
+  if (check) {
+    let committed = "";
+    try {
+      committed = readFileSync(path, "utf8");
+    } catch {
+      // missing counts as drift
+    }
+    if (committed !== template) {
+      console.error(`${path} is out of date: run npm run synth and commit it`);
+      drifted = true;
+    } else {
+      console.log(`${file} up to date (${template.length} bytes)`);
+    }
+  } else {
+    writeFileSync(path, template);
+    console.log(`wrote ${path} (${template.length} bytes)`);
   }
-  if (committed !== template) {
-    console.error(`${templatePath} is out of date: run npm run synth and commit it`);
-    process.exit(1);
-  }
-  console.log(`template up to date (${template.length} bytes, synth ${seconds} s)`);
-} else {
-  writeFileSync(templatePath, template);
-  console.log(`wrote ${templatePath} (${template.length} bytes, synth ${seconds} s)`);
 }
+console.log(`synth ${seconds} s`);
+if (drifted) process.exit(1);

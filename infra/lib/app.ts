@@ -1,5 +1,6 @@
-import { App, BootstraplessSynthesizer, Validations } from "aws-cdk-lib";
+import { App, BootstraplessSynthesizer, type Stack, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { EdgeWafStack } from "./edge-waf-stack.js";
 import { FleetlineStack } from "./fleetline-stack.js";
 import { controlTowerChecks } from "./guard.js";
 
@@ -8,6 +9,12 @@ import { controlTowerChecks } from "./guard.js";
  * `npm run deploy` or the console gives it (`AWS::StackName`); nothing may depend on this one.
  */
 export const DEFAULT_STACK_ID = "Fleetline";
+
+/** The committed templates, by file name under cloudformation/, and the stack each one is. */
+export const TEMPLATE_FILES = {
+  main: "fleetline.template.json",
+  edgeWaf: "edge-waf.template.json",
+} as const;
 
 export interface FleetlineAppOptions {
   /** Cloud assembly directory. @default - a fresh temporary directory chosen by the CDK */
@@ -32,7 +39,11 @@ export interface FleetlineAppOptions {
  * Builds the app: one environment-agnostic stack that synthesizes to a single template with no
  * assets and no bootstrap requirement, so it can be uploaded in the console as is.
  */
-export function createApp(options: FleetlineAppOptions = {}): { app: App; stack: FleetlineStack } {
+export function createApp(options: FleetlineAppOptions = {}): {
+  app: App;
+  stack: FleetlineStack;
+  edgeWaf: EdgeWafStack;
+} {
   const app = new App({
     outdir: options.outdir,
     // Path metadata and version reporting would put construct paths and a CDKMetadata resource
@@ -50,19 +61,31 @@ export function createApp(options: FleetlineAppOptions = {}): { app: App; stack:
   const stack = new FleetlineStack(app, options.stackId ?? DEFAULT_STACK_ID, {
     synthesizer: new BootstraplessSynthesizer(),
   });
+  // Optional, and in us-east-1 whatever the main stack's region (CLOUDFRONT-scope ACLs).
+  const edgeWaf = new EdgeWafStack(app, "FleetlineEdgeWaf", {
+    synthesizer: new BootstraplessSynthesizer(),
+  });
   if (options.nag ?? true) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   }
   if (options.guard ?? true) {
     Validations.of(app).addPlugins(controlTowerChecks());
   }
-  return { app, stack };
+  return { app, stack, edgeWaf };
 }
 
-/** Synthesizes and returns the stack's template as the committed file's exact text. */
-export function synthesizeTemplate(options: FleetlineAppOptions = {}): string {
-  const { app, stack } = createApp(options);
+/** Synthesizes every committed template, as the files' exact text, by key of TEMPLATE_FILES. */
+export function synthesizeTemplates(
+  options: FleetlineAppOptions = {},
+): Record<keyof typeof TEMPLATE_FILES, string> {
+  const { app, stack, edgeWaf } = createApp(options);
   const assembly = app.synth();
-  const template: unknown = assembly.getStackByName(stack.stackName).template;
-  return `${JSON.stringify(template, null, 2)}\n`;
+  const text = (s: Stack): string =>
+    `${JSON.stringify(assembly.getStackByName(s.stackName).template, null, 2)}\n`;
+  return { main: text(stack), edgeWaf: text(edgeWaf) };
+}
+
+/** The main stack's template (the one-shot deployable), as the committed file's exact text. */
+export function synthesizeTemplate(options: FleetlineAppOptions = {}): string {
+  return synthesizeTemplates(options).main;
 }

@@ -6,7 +6,7 @@ import { after, describe, test } from "node:test";
 import { App, BootstraplessSynthesizer, Stack, Validations } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { createApp, synthesizeTemplate } from "../lib/app.js";
+import { createApp, synthesizeTemplate, synthesizeTemplates, TEMPLATE_FILES } from "../lib/app.js";
 
 const dirs: string[] = [];
 function outdir(): string {
@@ -34,6 +34,15 @@ describe("committed template", () => {
       committed === first,
       "cloudformation/fleetline.template.json has drifted from infra/",
     );
+  });
+
+  test("the optional edge WAF template matches what infra/ synthesizes too", () => {
+    const committed = readFileSync(
+      new URL(`../../cloudformation/${TEMPLATE_FILES.edgeWaf}`, import.meta.url),
+      "utf8",
+    );
+    const { edgeWaf } = synthesizeTemplates({ outdir: outdir(), cloudFormationValidation: false });
+    assert.ok(committed === edgeWaf, "cloudformation/edge-waf.template.json has drifted");
   });
 
   test("synthesizes to identical bytes twice", () => {

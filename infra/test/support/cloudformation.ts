@@ -737,6 +737,13 @@ function modelOf(view: ResourceView, where: string): ResourceModel {
       return { ref: asString(p().Username, `${view.logicalId}.Username`), attributes: {} };
     case "AWS::Cognito::ManagedLoginBranding":
       return { ref: digest(view.ctx.stackName, view.logicalId).slice(0, 36), attributes: {} };
+    case "AWS::WAFv2::WebACL": {
+      const name = named(view, "Name", 128);
+      const scope = p().Scope === "CLOUDFRONT" ? "global" : "regional";
+      const id = digest(view.ctx.stackName, view.logicalId).slice(0, 32);
+      const aclArn = arn(view, "wafv2", `${scope}/webacl/${name}/${id}`);
+      return { ref: `${name}|${id}|${p().Scope}`, attributes: { Arn: () => aclArn, Id: () => id } };
+    }
     case "AWS::SNS::Subscription":
     case "AWS::SNS::TopicPolicy":
     case "AWS::S3::BucketPolicy":
