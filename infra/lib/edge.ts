@@ -31,6 +31,8 @@ export class Edge extends Construct {
   public readonly distribution: cloudfront.Distribution;
   /** `https://<distribution>.cloudfront.net` */
   public readonly defaultOrigin: string;
+  /** `https://<first alias>`: meaningful only under the custom-domain condition. */
+  public readonly customOrigin: string;
   /** The origin users type: the first alias with a custom domain, else the default one. */
   public readonly siteOrigin: string;
 
@@ -158,10 +160,7 @@ export class Edge extends Construct {
 
     const domain = this.distribution.distributionDomainName;
     this.defaultOrigin = Fn.join("", ["https://", domain]);
-    this.siteOrigin = Fn.conditionIf(
-      custom,
-      Fn.join("", ["https://", Fn.select(0, Fn.split(",", props.domainNames))]),
-      this.defaultOrigin,
-    ).toString();
+    this.customOrigin = Fn.join("", ["https://", Fn.select(0, Fn.split(",", props.domainNames))]);
+    this.siteOrigin = Fn.conditionIf(custom, this.customOrigin, this.defaultOrigin).toString();
   }
 }

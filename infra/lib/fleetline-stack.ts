@@ -108,7 +108,7 @@ export class FleetlineStack extends Stack {
       operatorEmail: p.operatorEmail.valueAsString,
       name: prefix,
       origins: [this.edge.defaultOrigin],
-      conditionalOrigin: { condition: p.customDomain, origin: this.edge.siteOrigin },
+      conditionalOrigin: { condition: p.customDomain, origin: this.edge.customOrigin },
     });
 
     this.fleet = new Fleet(this, "Fleet", {
@@ -134,7 +134,7 @@ export class FleetlineStack extends Stack {
         // The canonical origin first: the web builds its sign-in callback from it.
         publicOrigins: Fn.conditionIf(
           p.customDomain.logicalId,
-          Fn.join(",", [this.edge.siteOrigin, this.edge.defaultOrigin]),
+          Fn.join(",", [this.edge.customOrigin, this.edge.defaultOrigin]),
           this.edge.defaultOrigin,
         ).toString(),
       },

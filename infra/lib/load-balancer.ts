@@ -36,7 +36,9 @@ export class LoadBalancer extends Construct {
 
     this.securityGroup = new ec2.SecurityGroup(this, "SecurityGroup", {
       vpc: props.vpc,
-      description: "Internal load balancer: HTTP from the CloudFront VPC origin's subnets only",
+      // EC2 refuses apostrophes in group descriptions (cfn-lint E3031).
+      description:
+        "Internal load balancer: HTTP from the subnets of the CloudFront VPC origin only",
       // Egress is opened only towards the fleet's port 80 (see connections in the stack).
       allowAllOutbound: false,
     });

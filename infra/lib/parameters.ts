@@ -338,8 +338,13 @@ export class StackParameters {
     this.privateInstances = new CfnCondition(stack, "PrivateInstances", {
       expression: Fn.conditionEquals(this.instanceSubnets.valueAsString, "private"),
     });
+    // Both, as the DomainNamesWithCertificate rule requires: stated here too so that the
+    // condition alone shows the certificate is non-empty wherever it is used.
     this.customDomain = new CfnCondition(stack, "CustomDomain", {
-      expression: Fn.conditionNot(Fn.conditionEquals(this.domainNames.valueAsString, "")),
+      expression: Fn.conditionAnd(
+        Fn.conditionNot(Fn.conditionEquals(this.domainNames.valueAsString, "")),
+        Fn.conditionNot(Fn.conditionEquals(this.certificateArn.valueAsString, "")),
+      ),
     });
     this.webAclEnabled = new CfnCondition(stack, "WebAclEnabled", {
       expression: Fn.conditionNot(Fn.conditionEquals(this.webAclArn.valueAsString, "")),

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { CfnResource, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as codebuild from "aws-cdk-lib/aws-codebuild";
 import type * as codedeploy from "aws-cdk-lib/aws-codedeploy";
 import * as codepipeline from "aws-cdk-lib/aws-codepipeline";
@@ -165,6 +165,13 @@ export class Pipeline extends Construct {
         },
       ],
     });
+    // The CDK also lists the role in DependsOn, which its RoleArn GetAtt already implies
+    // (cfn-lint W3005); the role's default policy stays a dependency.
+    const cfnPipeline = this.pipeline.node.defaultChild as CfnResource;
+    const rolePolicy = pipelineRole.node.tryFindChild("DefaultPolicy")?.node.defaultChild;
+    if (rolePolicy instanceof CfnResource) {
+      cfnPipeline.addOverride("DependsOn", [Stack.of(this).getLogicalId(rolePolicy)]);
+    }
 
     const readWrite = [
       "s3:GetObject*",

@@ -48,7 +48,7 @@ describe("optional edge WAF (cloudformation/edge-waf.template.json)", () => {
       (r) => r.type === "AWS::CloudFront::Distribution",
     );
     assert.equal(
-      (distribution?.properties.DistributionConfig as { WebACLId: string }).WebACLId,
+      (distribution!.properties.DistributionConfig as { WebACLId: string }).WebACLId,
       arn,
     );
   });
