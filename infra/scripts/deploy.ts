@@ -30,8 +30,8 @@ function fail(message: string, code = 2): never {
 }
 
 /** How long one HTTP request may take, and how often it is tried, before the CLI gives up. */
-export interface Transport {
-  /** Whole request and response, in seconds. */
+interface Transport {
+  /** Until the answer's headers arrive, and the longest silence of the socket after, in seconds. */
   readonly requestTimeout: number;
   /** Establishing the connection, in seconds. */
   readonly connectionTimeout: number;
@@ -89,7 +89,11 @@ interface CallError extends Error {
   $metadata?: { attempts?: number };
 }
 
-/** Tags a client's errors with the call that failed, so "no answer" can say from what. */
+/**
+ * Tags a client's errors with the call that failed, so "no answer" can say from what (a timeout
+ * names neither service nor operation). Typed loosely: each client's middleware stack is generic
+ * in its own inputs and outputs, and this middleware only passes them through.
+ */
 function nameFailedCalls(client: {
   middlewareStack: { add: (m: never, o: { step: "initialize"; name: string }) => void };
 }): void {
@@ -226,8 +230,11 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (name === "TimeoutError") {
       const { fleetlineCall, $metadata } = error as CallError;
+      const silence = /establish a connection/.test(message)
+        ? `no connection within ${limits.connectionTimeout} s`
+        : `no answer within ${limits.requestTimeout} s`;
       fail(
-        `${fleetlineCall ?? "AWS"}: no answer within ${limits.requestTimeout} s, ${$metadata?.attempts ?? 1} attempt(s) ` +
+        `${fleetlineCall ?? "AWS"}: ${silence}, ${$metadata?.attempts ?? 1} attempt(s) ` +
           "(FLEETLINE_DEPLOY_REQUEST_TIMEOUT_SECONDS sets the limit); check the network, the region " +
           "and any AWS_ENDPOINT_URL_* setting. CloudFormation carries on with whatever it had " +
           "already started: look at the stack in the console before running this again",
