@@ -1108,6 +1108,19 @@ describe("a silent endpoint", () => {
     assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
   });
 
+  test("an answer whose body stops coming ends the CLI likewise", {
+    timeout: 30_000,
+  }, async (t) => {
+    const fake = await fakeAws(t, { stall: { DescribeStacks: [1, 2, 3] } });
+    const { status, stdout, stderr } = await runCli(deployArgs, fake, limit);
+    assert.equal(status, 1, stdout + stderr);
+    assert.match(
+      stderr,
+      /^CloudFormation DescribeStacks: no answer within 0\.5 s, 3 attempt\(s\)/m,
+    );
+    assert.deepEqual(fake.actions(), ["DescribeStacks", "DescribeStacks", "DescribeStacks"]);
+  });
+
   test("one unanswered call is retried after the timeout, and the run goes on", {
     timeout: 30_000,
   }, async (t) => {

@@ -78,6 +78,8 @@ export interface Scenario {
   readonly faults?: Readonly<Record<string, readonly FakeError[]>>;
   /** Requests accepted and never answered: action name → which of its calls (1 = the first). */
   readonly hang?: Readonly<Record<string, readonly number[]>>;
+  /** Requests answered with headers and then a body that never ends, likewise. */
+  readonly stall?: Readonly<Record<string, readonly number[]>>;
 }
 
 export interface FakeResource {
@@ -525,6 +527,10 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
     counts.set(action, nth);
     // Accepted, never answered: the socket stays open until the client gives up (or close()).
     if (scenario.hang?.[action]?.includes(nth)) return;
+    if (scenario.stall?.[action]?.includes(nth)) {
+      res.writeHead(200, { "content-type": "text/xml" }).write(`<${action}Response>`);
+      return;
+    }
     try {
       const fault = faults.get(action)?.shift();
       if (fault) throw new AwsError(fault);
