@@ -1,10 +1,10 @@
 /**
  * The AWS side of `npm run deploy` / `npm run destroy`: change set, confirmation, event stream,
  * outputs; delete with the list of what stays, after lifting the load balancers' deletion
- * protection. Waiting is the SDK's waiters'; this file decides
- * what their outcome means and says it. Exit codes: 0 done (or nothing to change), 1 anything
- * AWS refused or that did not end as asked. Tests drive it against a local server speaking the
- * AWS wire protocols (test/support/fake-aws.ts).
+ * protection. Waiting is the SDK's waiters'; this file decides what their outcome means and says
+ * it. Exit codes: 0 done (or nothing to change), 1 anything AWS refused or that did not end as
+ * asked. Tests drive it against a local server speaking the AWS wire protocols
+ * (test/support/fake-aws.ts).
  */
 
 import { setTimeout as sleep } from "node:timers/promises";

@@ -1,8 +1,8 @@
 /**
  * A local HTTP server that speaks just enough of four AWS wire protocols for the deploy CLI:
  * CloudFormation, STS and Elastic Load Balancing v2 (query protocol: form-encoded POST, XML
- * answers) and S3 (REST-XML, path-style). The real SDK reaches it through its endpoint settings, so serialisation, signing,
- * retries, paginators and waiters all run for real. Written by hand because no maintained
+ * answers) and S3 (REST-XML, path-style). The real SDK reaches it through its endpoint settings,
+ * so serialisation, signing, retries, timeouts, paginators and waiters all run for real. Written by hand because no maintained
  * library fakes CloudFormation change sets and stack status sequences offline (moto and
  * LocalStack are Python/Docker services, unavailable here).
  *
