@@ -1,9 +1,10 @@
 /**
  * The AWS side of `npm run deploy` / `npm run destroy`: change set, confirmation, event stream,
- * outputs; delete with the list of what stays. Waiting is the SDK's waiters'; this file decides
- * what their outcome means and says it. Exit codes: 0 done (or nothing to change), 1 anything
- * AWS refused or that did not end as asked. Tests drive it against a local server speaking the
- * AWS wire protocols (test/support/fake-aws.ts).
+ * outputs; delete with the list of what stays, after lifting the load balancers' deletion
+ * protection. Waiting is the SDK's waiters'; this file decides what their outcome means and says
+ * it. Exit codes: 0 done (or nothing to change), 1 anything AWS refused or that did not end as
+ * asked. Tests drive it against a local server speaking the AWS wire protocols
+ * (test/support/fake-aws.ts).
  */
 
 import { setTimeout as sleep } from "node:timers/promises";
@@ -28,6 +29,10 @@ import {
   waitUntilStackUpdateComplete,
 } from "@aws-sdk/client-cloudformation";
 import {
+  type ElasticLoadBalancingV2Client,
+  ModifyLoadBalancerAttributesCommand,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import {
   CreateBucketCommand,
   type CreateBucketCommandInput,
   HeadBucketCommand,
@@ -42,6 +47,7 @@ export interface AwsClients {
   readonly cloudformation: CloudFormationClient;
   readonly s3: S3Client;
   readonly sts: STSClient;
+  readonly elbv2: ElasticLoadBalancingV2Client;
   /** The region the clients resolved (from --region, AWS_REGION or the profile). */
   readonly region: () => Promise<string>;
 }
@@ -78,6 +84,7 @@ const NO_CHANGES = /didn't contain changes|No updates are to be performed/;
 const OPERATION_START = /^(CREATE|UPDATE|DELETE|IMPORT)_IN_PROGRESS$/;
 /** How far back to look for the failed operation's events (100 events a page). */
 const HISTORY_PAGES = 10;
+const LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer";
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : "";
@@ -105,7 +112,8 @@ function refusal(stackName: string, status: string): string | undefined {
     return `stack ${stackName} failed its creation (ROLLBACK_COMPLETE) and cannot be updated: run npm run destroy first, then deploy again`;
   }
   if (status === "ROLLBACK_FAILED" || status === "DELETE_FAILED") {
-    return `stack ${stackName} is ${status} and cannot be updated: delete it (npm run destroy; a resource that failed to delete may need removing by hand), then deploy again`;
+    // The usual cause: the load balancer's deletion protection, which npm run destroy lifts.
+    return `stack ${stackName} is ${status} and cannot be updated: run npm run destroy, which turns off the load balancer's deletion protection (what usually blocks the deletion) and deletes the stack, then deploy again`;
   }
   if (status === "UPDATE_ROLLBACK_FAILED") {
     return `stack ${stackName} is UPDATE_ROLLBACK_FAILED and cannot be updated: fix the cause below, run aws cloudformation continue-update-rollback --stack-name ${stackName}, then deploy again`;
@@ -267,11 +275,18 @@ async function follow(
     }
   })().catch((error: unknown) => {
     streamError = error;
+    // Events and status come from the same endpoint: when one read fails for good (a silent
+    // endpoint, after the client's retries), stop the waiter too instead of polling on for hours.
+    stop.abort();
   });
   let timedOut = false;
   try {
-    await waiter({ client: clients.cloudformation, ...wait }, { StackName: stackId });
+    await waiter(
+      { client: clients.cloudformation, ...wait, abortSignal: stop.signal },
+      { StackName: stackId },
+    );
   } catch (error) {
+    if (streamError) throw streamError;
     // The waiter throws on its FAILURE state too (a JSON dump of the last answer): that is an
     // outcome, read from the stack below. Only its own misconfiguration is a real error.
     if (errorName(error) === "TimeoutError") timedOut = true;
@@ -470,6 +485,7 @@ export async function destroyStack(
     return 1;
   }
   const physical = new Map<string, string>();
+  const loadBalancers: string[] = [];
   for await (const page of paginateListStackResources(
     { client: clients.cloudformation },
     { StackName: stack.StackId },
@@ -477,6 +493,10 @@ export async function destroyStack(
     for (const r of page.StackResourceSummaries ?? []) {
       if (r.LogicalResourceId && r.PhysicalResourceId) {
         physical.set(r.LogicalResourceId, r.PhysicalResourceId);
+        // One a rollback already removed has nothing left to unprotect.
+        if (r.ResourceType === LOAD_BALANCER && r.ResourceStatus !== "DELETE_COMPLETE") {
+          loadBalancers.push(r.PhysicalResourceId);
+        }
       }
     }
   }
@@ -487,10 +507,49 @@ export async function destroyStack(
   term.out(`deleting stack ${plan.stackName} (${status}) in ${await clients.region()}\n`);
   term.out("these stay after deletion (data is never lost by a teardown):\n");
   for (const r of retained) term.out(`  ${r.type.padEnd(24)} ${r.physicalId}\n`);
+  if (loadBalancers.length > 0) {
+    term.out("deletion protection is turned off, once you confirm, on:\n");
+    for (const arn of loadBalancers) term.out(`  ${LOAD_BALANCER.padEnd(24)} ${arn}\n`);
+  }
   if (!options.yes) {
     const answer = await term.ask(`Type the stack name (${plan.stackName}) to delete it: `);
     if (answer.trim() !== plan.stackName) {
       term.out("not deleted\n");
+      return 1;
+    }
+  }
+  // The template protects the load balancer so that no slip loses the site's address; the
+  // operator has just confirmed this deletion, so the protection is lifted rather than letting
+  // DeleteStack fail on it (and leave DELETE_FAILED).
+  const unprotected: string[] = [];
+  for (const arn of loadBalancers) {
+    term.out(`turning off deletion protection of ${arn}\n`);
+    try {
+      await clients.elbv2.send(
+        new ModifyLoadBalancerAttributesCommand({
+          LoadBalancerArn: arn,
+          Attributes: [{ Key: "deletion_protection.enabled", Value: "false" }],
+        }),
+      );
+      unprotected.push(arn);
+    } catch (error) {
+      if (errorName(error) === "LoadBalancerNotFoundException") {
+        term.out("  already gone\n");
+        continue;
+      }
+      // Not a service answer (no network, timeout): the entry point reports it.
+      if (!(error instanceof Error) || !("$metadata" in error) || error.name === "TimeoutError") {
+        throw error;
+      }
+      const already =
+        unprotected.length > 0 ? ` (protection is already off on ${unprotected.join(", ")})` : "";
+      const next = /AccessDenied/.test(error.name)
+        ? "these credentials need elasticloadbalancing:ModifyLoadBalancerAttributes on it"
+        : "fix that";
+      term.out(
+        `could not turn off deletion protection of ${arn}: ${error.name}: ${error.message}\n` +
+          `the stack was not deleted${already}; ${next}, then destroy again\n`,
+      );
       return 1;
     }
   }

@@ -29,22 +29,92 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-async function makeClients(options: CliOptions): Promise<AwsClients> {
+/** How long one HTTP request may take, and how often it is tried, before the CLI gives up. */
+interface Transport {
+  /** Until the answer's headers arrive, and the longest silence of the socket after, in seconds. */
+  readonly requestTimeout: number;
+  /** Establishing the connection, in seconds. */
+  readonly connectionTimeout: number;
+  /** Tries of one call, the first included (the SDK retries throttling, 5xx and timeouts). */
+  readonly maxAttempts: number;
+}
+
+/** CloudFormation answers in well under a second; 60 s leaves room for the template upload. */
+const TRANSPORT: Transport = { requestTimeout: 60, connectionTimeout: 10, maxAttempts: 3 };
+
+async function makeClients(options: CliOptions, transport: Transport): Promise<AwsClients> {
   // Imported here so --dry-run and validation never load (or configure) the SDK. Endpoints come
   // from the SDK's own settings (AWS_ENDPOINT_URL_CLOUDFORMATION…), which is how tests reach it.
-  const [{ CloudFormationClient }, { S3Client }, { STSClient }] = await Promise.all([
+  const [
+    { CloudFormationClient },
+    { S3Client },
+    { STSClient },
+    { ElasticLoadBalancingV2Client },
+    { NodeHttpHandler },
+  ] = await Promise.all([
     import("@aws-sdk/client-cloudformation"),
     import("@aws-sdk/client-s3"),
     import("@aws-sdk/client-sts"),
+    import("@aws-sdk/client-elastic-load-balancing-v2"),
+    import("@smithy/node-http-handler"),
   ]);
-  const config = { region: options.region, profile: options.profile };
-  const cloudformation = new CloudFormationClient(config);
-  return {
+  // The SDK's handler has no timeout by default, and its requestTimeout alone only logs a
+  // warning: without throwOnRequestTimeout a silent endpoint hangs the CLI for good. The socket
+  // timeout also catches an answer whose body stalls after its headers.
+  const config = () => ({
+    region: options.region,
+    profile: options.profile,
+    maxAttempts: transport.maxAttempts,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: transport.connectionTimeout * 1000,
+      requestTimeout: transport.requestTimeout * 1000,
+      socketTimeout: transport.requestTimeout * 1000,
+      throwOnRequestTimeout: true,
+    }),
+  });
+  const cloudformation = new CloudFormationClient(config());
+  const clients = {
     cloudformation,
-    s3: new S3Client(config),
-    sts: new STSClient(config),
-    region: () => cloudformation.config.region(),
+    s3: new S3Client(config()),
+    sts: new STSClient(config()),
+    elbv2: new ElasticLoadBalancingV2Client(config()),
   };
+  for (const client of Object.values(clients)) nameFailedCalls(client);
+  return { ...clients, region: () => cloudformation.config.region() };
+}
+
+/** An error thrown by a client, with the call it came from (set by nameFailedCalls). */
+interface CallError extends Error {
+  fleetlineCall?: string;
+  $metadata?: { attempts?: number };
+}
+
+/**
+ * Tags a client's errors with the call that failed, so "no answer" can say from what (a timeout
+ * names neither service nor operation). Typed loosely: each client's middleware stack is generic
+ * in its own inputs and outputs, and this middleware only passes them through.
+ */
+function nameFailedCalls(client: {
+  middlewareStack: { add: (m: never, o: { step: "initialize"; name: string }) => void };
+}): void {
+  const middleware =
+    (next: (args: unknown) => Promise<unknown>, context: Record<string, unknown>) =>
+    async (args: unknown) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (error instanceof Error) {
+          const service = String(context.clientName ?? "").replace(/Client$/, "");
+          const command = String(context.commandName ?? "").replace(/Command$/, "");
+          (error as CallError).fleetlineCall = `${service} ${command}`;
+        }
+        throw error;
+      }
+    };
+  client.middlewareStack.add(middleware as never, {
+    step: "initialize",
+    name: "fleetlineNameFailedCalls",
+  });
 }
 
 /** A positive number of seconds from the environment, or undefined when unset. */
@@ -73,6 +143,20 @@ function waits(): Pick<OperationOptions, "changeSetWait" | "stackWait"> {
     return tuned;
   };
   return { changeSetWait: tune(CHANGE_SET_WAIT), stackWait: tune(STACK_WAIT) };
+}
+
+/**
+ * Request timeout. FLEETLINE_DEPLOY_REQUEST_TIMEOUT_SECONDS exists so a test of a silent
+ * endpoint runs in seconds; unset, the defaults suit AWS.
+ */
+function transport(): Transport {
+  const requestTimeout = seconds("FLEETLINE_DEPLOY_REQUEST_TIMEOUT_SECONDS");
+  if (requestTimeout === undefined) return TRANSPORT;
+  return {
+    ...TRANSPORT,
+    requestTimeout,
+    connectionTimeout: Math.min(TRANSPORT.connectionTimeout, requestTimeout),
+  };
 }
 
 function terminal(): Terminal {
@@ -132,7 +216,8 @@ async function main(argv: readonly string[]): Promise<number> {
   if (options.dryRun) return 0;
 
   const pace = waits();
-  const clients = await makeClients(options);
+  const limits = transport();
+  const clients = await makeClients(options, limits);
   const run = options.command === "deploy" ? deployStack : destroyStack;
   try {
     return await run(clients, plan, terminal(), { yes: options.yes, ...pace });
@@ -142,6 +227,19 @@ async function main(argv: readonly string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     if (/CredentialsProviderError|ExpiredToken|InvalidClientTokenId/.test(name)) {
       fail(`AWS credentials: ${message} (configure them, or pass --profile)`, 1);
+    }
+    if (name === "TimeoutError") {
+      const { fleetlineCall, $metadata } = error as CallError;
+      const silence = /establish a connection/.test(message)
+        ? `no connection within ${limits.connectionTimeout} s`
+        : `no answer within ${limits.requestTimeout} s`;
+      fail(
+        `${fleetlineCall ?? "AWS"}: ${silence}, ${$metadata?.attempts ?? 1} attempt(s) ` +
+          "(FLEETLINE_DEPLOY_REQUEST_TIMEOUT_SECONDS sets the limit); check the network, the region " +
+          "and any AWS_ENDPOINT_URL_* setting. CloudFormation carries on with whatever it had " +
+          "already started: look at the stack in the console before running this again",
+        1,
+      );
     }
     fail(`${name}: ${message}`, 1);
   }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, type TestContext, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { checkParameters, parseParameterFile } from "../lib/parameter-file.js";
@@ -54,6 +55,8 @@ function runCli(args: string[], fake?: FakeAws, extra: NodeJS.ProcessEnv = {}): 
       AWS_ENDPOINT_URL_CLOUDFORMATION: fake.url,
       AWS_ENDPOINT_URL_S3: fake.url,
       AWS_ENDPOINT_URL_STS: fake.url,
+      // The SDK's name for it: "AWS_ENDPOINT_URL_" + serviceId "Elastic Load Balancing v2".
+      AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: fake.url,
       FLEETLINE_DEPLOY_POLL_SECONDS: "0.05",
       FLEETLINE_DEPLOY_MAX_WAIT_SECONDS: "20",
     });
@@ -308,12 +311,14 @@ function sdkClients(t: TestContext, fake: FakeAws): AwsClients {
   const cloudformation = new CloudFormationClient(config);
   const s3 = new S3Client(config);
   const sts = new STSClient(config);
+  const elbv2 = new ElasticLoadBalancingV2Client(config);
   t.after(() => {
     cloudformation.destroy();
     s3.destroy();
     sts.destroy();
+    elbv2.destroy();
   });
-  return { cloudformation, s3, sts, region: async () => "eu-west-3" };
+  return { cloudformation, s3, sts, elbv2, region: async () => "eu-west-3" };
 }
 
 const fast: Omit<OperationOptions, "yes"> = {
@@ -781,11 +786,16 @@ describe("deploy outcomes (in process, real SDK clients against the fake)", () =
   });
 });
 
+const ALB = "AWS::ElasticLoadBalancingV2::LoadBalancer";
+const albArn = (name: string) =>
+  `arn:aws:elasticloadbalancing:eu-west-3:123456789012:loadbalancer/app/${name}/50dc6c495c0c9188`;
+
 describe("npm run destroy against the wire protocols", () => {
   const resources = [
     { logicalId: "UsersTable7E9D0A63", physicalId: "fleetline-prod-UsersTable-XYZ" },
     { logicalId: "ArtifactsBucket88671897", physicalId: "fleetline-prod-artifacts-abc" },
-    { logicalId: "NetworkVpc", physicalId: "vpc-1" },
+    { logicalId: "NetworkVpc", physicalId: "vpc-1", type: VPC },
+    { logicalId: "LoadBalancer8E47CE52", physicalId: albArn("fleetl-LoadB-1"), type: ALB },
   ];
   const deletion: StackStep[] = [
     { status: "DELETE_IN_PROGRESS", reason: "User Initiated" },
@@ -794,13 +804,15 @@ describe("npm run destroy against the wire protocols", () => {
       events: [{ logicalId: "NetworkVpc", type: VPC, status: "DELETE_COMPLETE" }],
     },
   ];
+  const destroyArgs = ["destroy", "--stack-name", "fleetline-prod", "--region", "eu-west-3"];
+
+  /** Where each of `actions` first happens in the fake's log (-1: never). */
+  const firstAt = (fake: FakeAws, ...actions: string[]) =>
+    actions.map((a) => fake.actions().indexOf(a));
 
   test("names what is retained, deletes, follows to DELETE_COMPLETE, exit 0", async (t) => {
     const fake = await fakeAws(t, { history: created, resources, execution: deletion });
-    const { status, stdout } = await runCli(
-      ["destroy", "--stack-name", "fleetline-prod", "--region", "eu-west-3", "--yes"],
-      fake,
-    );
+    const { status, stdout } = await runCli([...destroyArgs, "--yes"], fake);
     assert.equal(status, 0, stdout);
     assert.match(
       stdout,
@@ -812,6 +824,173 @@ describe("npm run destroy against the wire protocols", () => {
     assert.match(stdout, /aws dynamodb delete-table --table-name fleetline-prod-UsersTable-XYZ/);
     assert.equal(fake.actions().filter((a) => a === "DeleteStack").length, 1);
   });
+
+  test("turns off every load balancer's deletion protection, then deletes the stack", async (t) => {
+    const second = albArn("fleetl-Inter-2");
+    const fake = await fakeAws(t, {
+      history: created,
+      resources: [
+        ...resources,
+        { logicalId: "InternalLoadBalancer", physicalId: second, type: ALB },
+        // Removed by an earlier rollback: nothing left to unprotect.
+        {
+          logicalId: "OldLoadBalancer",
+          physicalId: albArn("old"),
+          type: ALB,
+          status: "DELETE_COMPLETE",
+        },
+      ],
+      execution: deletion,
+    });
+    const { status, stdout } = await runCli([...destroyArgs, "--yes"], fake);
+    assert.equal(status, 0, stdout);
+    const lifted = fake.calls.filter((c) => c.action === "ModifyLoadBalancerAttributes");
+    assert.deepEqual(
+      lifted.map((c) => [c.service, c.params.Version, c.params.LoadBalancerArn]),
+      [
+        ["elasticloadbalancing", "2015-12-01", albArn("fleetl-LoadB-1")],
+        ["elasticloadbalancing", "2015-12-01", second],
+      ],
+    );
+    for (const c of lifted) {
+      assert.equal(c.params["Attributes.member.1.Key"], "deletion_protection.enabled");
+      assert.equal(c.params["Attributes.member.1.Value"], "false");
+      assert.equal(c.params["Attributes.member.2.Key"], undefined, "only that attribute");
+    }
+    assert.deepEqual([...fake.protectedLoadBalancers], []);
+    const lastLift = fake.calls.lastIndexOf(lifted.at(-1)!);
+    const [deleteAt] = firstAt(fake, "DeleteStack");
+    assert.ok(lastLift >= 0 && lastLift < deleteAt!, fake.actions().join(" "));
+    // Announced before the question, done line by line after it.
+    assert.match(
+      stdout,
+      new RegExp(
+        `deletion protection is turned off, once you confirm, on:\\n {2}${ALB} ${albArn("fleetl-LoadB-1")}\\n {2}${ALB} ${second}\\n`,
+      ),
+    );
+    assert.ok(
+      stdout.includes(
+        `turning off deletion protection of ${albArn("fleetl-LoadB-1")}\nturning off deletion protection of ${second}\n`,
+      ),
+      stdout,
+    );
+    assert.doesNotMatch(stdout, /loadbalancer\/app\/old\//);
+  });
+
+  test("a load balancer already deleted by hand is passed over, and the stack deleted", async (t) => {
+    const fake = await fakeAws(t, {
+      history: created,
+      resources,
+      deletedOutsideStack: [albArn("fleetl-LoadB-1")],
+      execution: deletion,
+    });
+    const term = fakeTerminal("");
+    const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
+      yes: true,
+      ...fast,
+    });
+    assert.equal(code, 0, term.text());
+    assert.match(term.text(), /turning off deletion protection of .*\n {2}already gone\n/);
+    assert.ok(fake.actions().includes("DeleteStack"));
+  });
+
+  test("ModifyLoadBalancerAttributes refused: exit 1, saying so, and DeleteStack is never called", async (t) => {
+    const fake = await fakeAws(t, {
+      history: created,
+      resources,
+      execution: deletion,
+      faults: {
+        ModifyLoadBalancerAttributes: [
+          {
+            status: 403,
+            code: "AccessDenied",
+            message:
+              "User: arn:aws:iam::123456789012:user/test is not authorized to perform: elasticloadbalancing:ModifyLoadBalancerAttributes",
+          },
+        ],
+      },
+    });
+    const { status, stdout } = await runCli([...destroyArgs, "--yes"], fake);
+    assert.equal(status, 1, stdout);
+    assert.ok(
+      stdout.includes(
+        `\ncould not turn off deletion protection of ${albArn("fleetl-LoadB-1")}: AccessDenied: User: arn:aws:iam::123456789012:user/test is not authorized to perform: elasticloadbalancing:ModifyLoadBalancerAttributes\nthe stack was not deleted; these credentials need elasticloadbalancing:ModifyLoadBalancerAttributes on it, then destroy again\n`,
+      ),
+      stdout,
+    );
+    assert.equal(fake.actions().filter((a) => a === "ModifyLoadBalancerAttributes").length, 1);
+    assert.ok(!fake.actions().includes("DeleteStack"));
+    assert.deepEqual([...fake.protectedLoadBalancers], [albArn("fleetl-LoadB-1")]);
+  });
+
+  for (const [end, history] of [
+    [
+      "ROLLBACK_FAILED",
+      [
+        ...failedCreation.slice(0, 3),
+        {
+          status: "ROLLBACK_FAILED",
+          reason: "The following resource(s) failed to delete: [LoadBalancer8E47CE52].",
+          events: [
+            {
+              logicalId: "LoadBalancer8E47CE52",
+              type: ALB,
+              status: "DELETE_FAILED",
+              reason: `Load balancer '${albArn("fleetl-LoadB-1")}' cannot be deleted because deletion protection is enabled`,
+            },
+          ],
+        },
+      ],
+    ],
+    [
+      "DELETE_FAILED",
+      [
+        ...created,
+        { status: "DELETE_IN_PROGRESS", reason: "User Initiated" },
+        {
+          status: "DELETE_FAILED",
+          events: [
+            {
+              logicalId: "LoadBalancer8E47CE52",
+              type: ALB,
+              status: "DELETE_FAILED",
+              reason: "deletion protection is enabled",
+            },
+          ],
+        },
+      ],
+    ],
+  ] as const) {
+    test(`${end}: deploy refuses and names npm run destroy, which clears it`, async (t) => {
+      const fake = await fakeAws(t, {
+        history,
+        resources: resources.map((r) =>
+          r.type === ALB ? { ...r, status: "DELETE_FAILED" } : { ...r, status: "DELETE_COMPLETE" },
+        ),
+        execution: deletion,
+      });
+      const refused = await runCli(deployArgs, fake);
+      assert.equal(refused.status, 1, refused.stdout);
+      assert.match(
+        refused.stdout,
+        new RegExp(
+          `\\nstack fleetline-prod is ${end} and cannot be updated: run npm run destroy, which turns off the load balancer's deletion protection \\(what usually blocks the deletion\\) and deletes the stack, then deploy again\\n`,
+        ),
+      );
+      assert.match(
+        failedBlock(refused.stdout),
+        /DELETE_FAILED +AWS::ElasticLoadBalancingV2::LoadBalancer +LoadBalancer8E47CE52 .*deletion protection is enabled/,
+      );
+      assert.ok(!fake.actions().includes("CreateChangeSet"));
+
+      const destroyed = await runCli([...destroyArgs, "--yes"], fake);
+      assert.equal(destroyed.status, 0, destroyed.stdout + destroyed.stderr);
+      assert.match(destroyed.stdout, new RegExp(`deleting stack fleetline-prod \\(${end}\\)`));
+      const [lift, del] = firstAt(fake, "ModifyLoadBalancerAttributes", "DeleteStack");
+      assert.ok(lift! >= 0 && lift! < del!, fake.actions().join(" "));
+      assert.match(destroyed.stdout, /\nstack fleetline-prod: DELETE_COMPLETE\n/);
+    });
+  }
 
   test("a deletion that fails exits 1 with the failed events", async (t) => {
     const fake = await fakeAws(t, {
@@ -849,16 +1028,25 @@ describe("npm run destroy against the wire protocols", () => {
     );
   });
 
-  test("a wrong answer deletes nothing", async (t) => {
-    const fake = await fakeAws(t, { history: created, resources });
-    const term = fakeTerminal("yes");
-    const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
-      yes: false,
-      ...fast,
+  for (const answer of ["no", "yes"]) {
+    test(`answering "${answer}" deletes nothing and leaves the load balancer protected`, async (t) => {
+      const fake = await fakeAws(t, { history: created, resources });
+      const term = fakeTerminal(answer);
+      const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
+        yes: false,
+        ...fast,
+      });
+      assert.equal(code, 1);
+      assert.deepEqual(term.asked, ["Type the stack name (fleetline-prod) to delete it: "]);
+      assert.match(term.text(), /\nnot deleted\n$/);
+      assert.ok(!fake.actions().includes("DeleteStack"));
+      assert.deepEqual(
+        fake.calls.filter((c) => c.service === "elasticloadbalancing"),
+        [],
+      );
+      assert.deepEqual([...fake.protectedLoadBalancers], [albArn("fleetl-LoadB-1")]);
     });
-    assert.equal(code, 1);
-    assert.ok(!fake.actions().includes("DeleteStack"));
-  });
+  }
 
   test("a busy stack is not deleted", async (t) => {
     const fake = await fakeAws(t, {
@@ -873,6 +1061,7 @@ describe("npm run destroy against the wire protocols", () => {
     assert.equal(code, 1);
     assert.match(term.text(), /is busy \(UPDATE_IN_PROGRESS\): nothing was deleted/);
     assert.ok(!fake.actions().includes("DeleteStack"));
+    assert.ok(!fake.actions().includes("ModifyLoadBalancerAttributes"));
   });
 
   test("a missing stack is not an error", async (t) => {
@@ -884,5 +1073,103 @@ describe("npm run destroy against the wire protocols", () => {
     });
     assert.equal(code, 0);
     assert.match(term.text(), /does not exist in eu-west-3; nothing to delete/);
+  });
+});
+
+describe("a silent endpoint", () => {
+  // Seconds per attempt; the CLI makes 3 attempts (the SDK's retries back off for < 1 s).
+  const limit = { FLEETLINE_DEPLOY_REQUEST_TIMEOUT_SECONDS: "0.5" };
+  const resources = [
+    { logicalId: "LoadBalancer8E47CE52", physicalId: albArn("fleetl-LoadB-1"), type: ALB },
+  ];
+  const destroyArgs = [
+    "destroy",
+    "--stack-name",
+    "fleetline-prod",
+    "--region",
+    "eu-west-3",
+    "--yes",
+  ];
+
+  test("a call that is never answered ends the CLI with exit 1, naming it, within the bound", {
+    timeout: 30_000,
+  }, async (t) => {
+    const fake = await fakeAws(t, { hang: { DescribeStacks: [1, 2, 3] } });
+    const started = Date.now();
+    const { status, stdout, stderr } = await runCli(deployArgs, fake, limit);
+    const elapsed = Date.now() - started;
+    assert.equal(status, 1, stdout + stderr);
+    assert.match(
+      stderr,
+      /^CloudFormation DescribeStacks: no answer within 0\.5 s, 3 attempt\(s\) \(FLEETLINE_DEPLOY_REQUEST_TIMEOUT_SECONDS sets the limit\); check the network/m,
+    );
+    assert.deepEqual(fake.actions(), ["DescribeStacks", "DescribeStacks", "DescribeStacks"]);
+    // 3 × 0.5 s, the retries' back-off, and starting node with tsx.
+    assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
+  });
+
+  test("an answer whose body stops coming ends the CLI likewise", {
+    timeout: 30_000,
+  }, async (t) => {
+    const fake = await fakeAws(t, { stall: { DescribeStacks: [1, 2, 3] } });
+    const { status, stdout, stderr } = await runCli(deployArgs, fake, limit);
+    assert.equal(status, 1, stdout + stderr);
+    assert.match(
+      stderr,
+      /^CloudFormation DescribeStacks: no answer within 0\.5 s, 3 attempt\(s\)/m,
+    );
+    assert.deepEqual(fake.actions(), ["DescribeStacks", "DescribeStacks", "DescribeStacks"]);
+  });
+
+  test("one unanswered call is retried after the timeout, and the run goes on", {
+    timeout: 30_000,
+  }, async (t) => {
+    const fake = await fakeAws(t, {
+      history: created,
+      resources,
+      execution: [{ status: "DELETE_IN_PROGRESS" }, { status: "DELETE_COMPLETE" }],
+      hang: { ModifyLoadBalancerAttributes: [1] },
+    });
+    const { status, stdout, stderr } = await runCli(destroyArgs, fake, limit);
+    assert.equal(status, 0, stdout + stderr);
+    assert.equal(fake.actions().filter((a) => a === "ModifyLoadBalancerAttributes").length, 2);
+    assert.deepEqual([...fake.protectedLoadBalancers], []);
+  });
+
+  test("events that stop coming stop the wait too, instead of waiting out the waiter", {
+    timeout: 30_000,
+  }, async (t) => {
+    // The first DescribeStackEvents is taken before DeleteStack; the next ones follow it.
+    const fake = await fakeAws(t, {
+      history: created,
+      resources,
+      execution: [{ status: "DELETE_IN_PROGRESS" }],
+      hang: { DescribeStackEvents: [2, 3, 4] },
+    });
+    const started = Date.now();
+    const { status, stderr } = await runCli(destroyArgs, fake, {
+      ...limit,
+      FLEETLINE_DEPLOY_MAX_WAIT_SECONDS: "60",
+    });
+    const elapsed = Date.now() - started;
+    assert.equal(status, 1, stderr);
+    assert.match(
+      stderr,
+      /^CloudFormation DescribeStackEvents: no answer within 0\.5 s, 3 attempt\(s\)/m,
+    );
+    assert.ok(elapsed < 15_000, `took ${elapsed} ms, the waiter was not stopped`);
+  });
+
+  test("a bad FLEETLINE_DEPLOY_REQUEST_TIMEOUT_SECONDS is a usage error, exit 2, before any request", async (t) => {
+    const fake = await fakeAws(t, {});
+    const { status, stderr } = await runCli(deployArgs, fake, {
+      FLEETLINE_DEPLOY_REQUEST_TIMEOUT_SECONDS: "0",
+    });
+    assert.equal(status, 2);
+    assert.match(
+      stderr,
+      /FLEETLINE_DEPLOY_REQUEST_TIMEOUT_SECONDS=0: expected a number of seconds > 0/,
+    );
+    assert.deepEqual(fake.calls, []);
   });
 });

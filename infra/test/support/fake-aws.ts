@@ -1,13 +1,15 @@
 /**
- * A local HTTP server that speaks just enough of three AWS wire protocols for the deploy CLI:
- * CloudFormation and STS (query protocol: form-encoded POST, XML answers) and S3 (REST-XML,
- * path-style). The real SDK reaches it through its endpoint settings, so serialisation, signing,
- * retries, paginators and waiters all run for real. Written by hand because no maintained
+ * A local HTTP server that speaks just enough of four AWS wire protocols for the deploy CLI:
+ * CloudFormation, STS and Elastic Load Balancing v2 (query protocol: form-encoded POST, XML
+ * answers) and S3 (REST-XML, path-style). The real SDK reaches it through its endpoint settings,
+ * so serialisation, signing, retries, timeouts, paginators and waiters all run for real. Written by hand because no maintained
  * library fakes CloudFormation change sets and stack status sequences offline (moto and
  * LocalStack are Python/Docker services, unavailable here).
  *
  * Each test scripts one stack: where it starts, how its change set ends, and the status sequence
- * DescribeStacks walks through once the change set is executed (or the stack deleted).
+ * DescribeStacks walks through once the change set is executed (or the stack deleted). As in
+ * AWS, the stack's load balancers start with deletion protection on, and DeleteStack fails
+ * (DELETE_FAILED) while one of them still has it.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -63,13 +65,30 @@ export interface Scenario {
   readonly execution?: readonly StackStep[];
   readonly outputs?: Readonly<Record<string, string>>;
   /** Physical resources, for ListStackResources. */
-  readonly resources?: ReadonlyArray<{ readonly logicalId: string; readonly physicalId: string }>;
+  readonly resources?: readonly FakeResource[];
+  /** Physical ids of load balancers among `resources` that someone deleted outside the stack:
+   * ELBv2 answers LoadBalancerNotFound for them. */
+  readonly deletedOutsideStack?: readonly string[];
   /** Events per DescribeStackEvents page. @default 100 */
   readonly eventPageSize?: number;
   /** @default false: HeadBucket answers 404 until CreateBucket */
   readonly bucketExists?: boolean;
-  /** Transient errors answered before the real answer: action name → errors, in order. */
+  /** Errors answered before the real answer: action name → errors, in order (the SDK retries
+   * throttling and 5xx; any other error is final). */
   readonly faults?: Readonly<Record<string, readonly FakeError[]>>;
+  /** Requests accepted and never answered: action name → which of its calls (1 = the first). */
+  readonly hang?: Readonly<Record<string, readonly number[]>>;
+  /** Requests answered with headers and then a body that never ends, likewise. */
+  readonly stall?: Readonly<Record<string, readonly number[]>>;
+}
+
+export interface FakeResource {
+  readonly logicalId: string;
+  readonly physicalId: string;
+  /** @default "AWS::CloudFormation::WaitConditionHandle" (any type the CLI has no step for) */
+  readonly type?: string;
+  /** @default "CREATE_COMPLETE" */
+  readonly status?: string;
 }
 
 export interface Call {
@@ -85,6 +104,8 @@ export interface FakeAws {
   readonly actions: () => string[];
   /** Objects stored through PutObject: `bucket/key` → body. */
   readonly objects: Map<string, string>;
+  /** Load balancers whose deletion protection is on (all of the stack's, until turned off). */
+  readonly protectedLoadBalancers: Set<string>;
   readonly close: () => Promise<void>;
 }
 
@@ -105,6 +126,21 @@ class AwsError extends Error {
     super(error.message);
   }
 }
+
+const LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer";
+
+/** The XML namespace of each query-protocol service's answers (its API version). */
+const NAMESPACES: Readonly<Record<string, string>> = {
+  cloudformation: "http://cloudformation.amazonaws.com/doc/2010-05-15/",
+  sts: "https://sts.amazonaws.com/doc/2011-06-15/",
+  elasticloadbalancing: "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
+};
+/** The API version each query-protocol client must send (ELBv1 signs as the same service). */
+const VERSIONS: Readonly<Record<string, string>> = {
+  cloudformation: "2010-05-15",
+  sts: "2011-06-15",
+  elasticloadbalancing: "2015-12-01",
+};
 
 const notFound = (name: string): FakeError => ({
   status: 400,
@@ -132,6 +168,15 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
   const objects = new Map<string, string>();
   const buckets = new Set<string>();
   const faults = new Map(Object.entries(scenario.faults ?? {}).map(([k, v]) => [k, [...v]]));
+  const counts = new Map<string, number>();
+  const resources = scenario.resources ?? [];
+  const liveLoadBalancers = new Set(
+    resources
+      .filter((r) => r.type === LOAD_BALANCER && r.status !== "DELETE_COMPLETE")
+      .map((r) => r.physicalId)
+      .filter((id) => !scenario.deletedOutsideStack?.includes(id)),
+  );
+  const protectedLoadBalancers = new Set(liveLoadBalancers);
   let status: string | undefined;
   let statusReason: string | undefined;
   const events: StackEvent[] = []; // oldest first
@@ -273,25 +318,87 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
     },
     DeleteChangeSet: () => ({}),
     DeleteStack: () => {
-      pending = [...(scenario.execution ?? [])];
+      const blocking = resources.find((r) => protectedLoadBalancers.has(r.physicalId));
+      // What CloudFormation does with a protected load balancer: tries, fails, stops there.
+      pending = blocking
+        ? [
+            { status: "DELETE_IN_PROGRESS", reason: "User Initiated" },
+            {
+              status: "DELETE_FAILED",
+              reason: `The following resource(s) failed to delete: [${blocking.logicalId}].`,
+              events: [
+                {
+                  logicalId: blocking.logicalId,
+                  type: LOAD_BALANCER,
+                  status: "DELETE_FAILED",
+                  reason: `Load balancer '${blocking.physicalId}' cannot be deleted because deletion protection is enabled`,
+                },
+              ],
+            },
+          ]
+        : [...(scenario.execution ?? [])];
       return {};
     },
     ListStackResources: (p) => {
       if (!exists(p.StackName)) throw new AwsError(notFound(p.StackName ?? ""));
       return {
-        StackResourceSummaries: (scenario.resources ?? []).map((r) => ({
+        StackResourceSummaries: resources.map((r) => ({
           LogicalResourceId: r.logicalId,
           PhysicalResourceId: r.physicalId,
+          ResourceType: r.type ?? "AWS::CloudFormation::WaitConditionHandle",
+          ResourceStatus: r.status ?? "CREATE_COMPLETE",
+          LastUpdatedTimestamp: new Date(clock),
         })),
       };
     },
   };
 
-  function answerQuery(res: ServerResponse, action: string, result: object) {
+  const elasticloadbalancing: Record<string, (p: Record<string, string>) => object> = {
+    ModifyLoadBalancerAttributes: (p) => {
+      const arn = p.LoadBalancerArn ?? "";
+      if (!liveLoadBalancers.has(arn)) {
+        throw new AwsError({
+          status: 400,
+          code: "LoadBalancerNotFound",
+          message: "One or more load balancers not found",
+        });
+      }
+      const attributes: Array<{ Key: string; Value: string }> = [];
+      for (let i = 1; p[`Attributes.member.${i}.Key`] !== undefined; i++) {
+        attributes.push({
+          Key: p[`Attributes.member.${i}.Key`]!,
+          Value: p[`Attributes.member.${i}.Value`] ?? "",
+        });
+      }
+      if (attributes.length === 0) {
+        throw new AwsError({
+          status: 400,
+          code: "ValidationError",
+          message:
+            "1 validation error detected: Value null at 'attributes' failed to satisfy constraint: Member must not be null",
+        });
+      }
+      for (const { Key, Value } of attributes) {
+        if (Key !== "deletion_protection.enabled") continue;
+        if (Value !== "true" && Value !== "false") {
+          throw new AwsError({
+            status: 400,
+            code: "InvalidConfigurationRequest",
+            message: `'${Value}' is not a valid value for 'deletion_protection.enabled'`,
+          });
+        }
+        if (Value === "true") protectedLoadBalancers.add(arn);
+        else protectedLoadBalancers.delete(arn);
+      }
+      return { Attributes: attributes };
+    },
+  };
+
+  function answerQuery(res: ServerResponse, service: string, action: string, result: object) {
     res
       .writeHead(200, { "content-type": "text/xml" })
       .end(
-        `<${action}Response><${action}Result>${xml(result)}</${action}Result>` +
+        `<${action}Response xmlns="${NAMESPACES[service]}"><${action}Result>${xml(result)}</${action}Result>` +
           `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
       );
   }
@@ -386,33 +493,44 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
     if (service === "s3") {
       ({ action, run } = s3(req, url, body));
       params = { path: url.pathname };
-    } else if (service === "cloudformation" || service === "sts") {
+    } else if (service !== undefined && service in VERSIONS) {
       params = Object.fromEntries(new URLSearchParams(body));
       action = params.Action ?? "";
-      const handler =
-        service === "sts"
-          ? action === "GetCallerIdentity"
-            ? () => ({
-                Account: "123456789012",
-                Arn: "arn:aws:iam::123456789012:user/test",
-                UserId: "AIDATEST",
-              })
-            : undefined
-          : cloudformation[action];
+      const handlers: Record<string, Record<string, (p: Record<string, string>) => object>> = {
+        cloudformation,
+        elasticloadbalancing,
+        sts: {
+          GetCallerIdentity: () => ({
+            Account: "123456789012",
+            Arn: "arn:aws:iam::123456789012:user/test",
+            UserId: "AIDATEST",
+          }),
+        },
+      };
+      const handler = handlers[service]?.[action];
+      const version = params.Version;
       run = (r) => {
-        if (!handler)
+        if (!handler || version !== VERSIONS[service])
           throw new AwsError({
             status: 400,
             code: "InvalidAction",
-            message: `${action} is not in the fake`,
+            message: `${action} (version ${version}) is not in the fake`,
           });
-        answerQuery(r, action, handler(params));
+        answerQuery(r, service, action, handler(params));
       };
     } else {
       res.writeHead(403).end("unsigned request");
       return;
     }
     calls.push({ service, action, params });
+    const nth = (counts.get(action) ?? 0) + 1;
+    counts.set(action, nth);
+    // Accepted, never answered: the socket stays open until the client gives up (or close()).
+    if (scenario.hang?.[action]?.includes(nth)) return;
+    if (scenario.stall?.[action]?.includes(nth)) {
+      res.writeHead(200, { "content-type": "text/xml" }).write(`<${action}Response>`);
+      return;
+    }
     try {
       const fault = faults.get(action)?.shift();
       if (fault) throw new AwsError(fault);
@@ -429,6 +547,7 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
     calls,
     actions: () => calls.map((c) => c.action),
     objects,
+    protectedLoadBalancers,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
