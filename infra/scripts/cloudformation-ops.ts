@@ -460,7 +460,24 @@ export async function deployStack(
   for (const o of stack?.Outputs ?? []) {
     term.out(`  ${String(o.OutputKey).padEnd(26)} ${o.OutputValue}\n`);
   }
+  const signIn = stack?.Outputs?.find((o) => o.OutputKey === "SignInUrl")?.OutputValue;
+  if (signIn && changeSetType === "CREATE") term.out(signInHelp(signIn, plan));
   return 0;
+}
+
+/** What the first operator does next: the stack invites them, Cognito mails the password. */
+function signInHelp(url: string, plan: Plan): string {
+  const email = plan.parameters.find((p) => p.key === "OperatorEmail")?.value ?? "the operator";
+  return [
+    "",
+    "Sign in:",
+    `  1. Cognito has e-mailed ${email} a temporary password (subject "Your fleetline operator account").`,
+    `  2. Open ${url} and sign in with that address and password.`,
+    "  3. Choose a new password, then scan the QR code with an authenticator app (TOTP is required).",
+    "  More operators: Cognito console > user pool (OperatorsUserPoolId above) > Users > Create user.",
+    "  The site shows its users pages only once the pipeline has deployed the app (PipelineName above).",
+    "",
+  ].join("\n");
 }
 
 /** Deletes the stack after saying what stays; returns the exit code. */

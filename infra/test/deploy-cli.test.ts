@@ -375,7 +375,10 @@ describe("npm run deploy against the wire protocols", () => {
           events: [{ logicalId: "FleetGroupASGF037160E", type: ASG, status: "CREATE_COMPLETE" }],
         },
       ],
-      outputs: { SiteUrl: "https://d111111abcdef8.cloudfront.net" },
+      outputs: {
+        SiteUrl: "https://d111111abcdef8.cloudfront.net",
+        SignInUrl: "https://d111111abcdef8.cloudfront.net/auth/sign-in",
+      },
       // Transient errors: the SDK's retries absorb them.
       faults: {
         DescribeChangeSet: [{ status: 500, code: "InternalFailure", message: "try again" }],
@@ -453,8 +456,13 @@ describe("npm run deploy against the wire protocols", () => {
     );
     assert.match(
       stdout,
-      /stack fleetline-prod: CREATE_COMPLETE\n {2}SiteUrl +https:\/\/d111111abcdef8\.cloudfront\.net\n$/,
+      /stack fleetline-prod: CREATE_COMPLETE\n {2}SiteUrl +https:\/\/d111111abcdef8\.cloudfront\.net\n {2}SignInUrl +\S+\n\nSign in:\n/,
     );
+    // How the first operator gets in: the invitation to the parameter file's address.
+    const help = stdout.slice(stdout.indexOf("Sign in:"));
+    assert.match(help, /e-mailed ops@example\.com a temporary password/);
+    assert.match(help, /Open https:\/\/d111111abcdef8\.cloudfront\.net\/auth\/sign-in /);
+    assert.match(help, /authenticator app/);
   });
 
   test("a creation that rolls back exits 1 with the failed events, and no outputs", async (t) => {
