@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AntiforgeryError } from "./antiforgery/plugin.js";
-import { StoreUnavailableError } from "./users/errors.js";
+import { OverloadedError } from "./shedding.js";
+import { StoreBusyError, StoreUnavailableError } from "./users/errors.js";
 import { type Html, html } from "./views/html.js";
 import { refusedBody } from "./views/refused.js";
 
@@ -84,6 +85,17 @@ shows it on purpose).</p>
         body: html`<h1>The user store is unavailable</h1>
 <p>The database did not answer in time. Please try again in a few seconds. If you were saving a change,
 check the users list before sending it again.</p>
+<p><a href="/users">Go to the users list</a></p>`,
+      });
+    }
+    if (error instanceof OverloadedError || error instanceof StoreBusyError) {
+      request.log.warn({ reason: error.message, url: request.url }, "request shed: overloaded");
+      return reply.header("retry-after", "5").render({
+        status: 503,
+        title: "Busy",
+        body: html`<h1>This server is busy</h1>
+<p>Too many requests are waiting right now, so this one was not started and nothing was saved.
+Please try again in a few seconds.</p>
 <p><a href="/users">Go to the users list</a></p>`,
       });
     }
