@@ -48,7 +48,10 @@ async function startupRead<T>(
     return await read(options.signal);
   } catch (error) {
     const waited = Math.round(performance.now() - started);
-    const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // One line: the SDK's messages carry line breaks a log line should not.
+    const cause = (error instanceof Error ? `${error.name}: ${error.message}` : String(error))
+      .replace(/\s*\n\s*/g, " ")
+      .slice(0, 300);
     const timedOut = options.signal?.aborted === true;
     const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts;
     throw new StartupReadError(
