@@ -29,6 +29,7 @@ async function startStack(
   dynalite: RunningDynalite,
   options: {
     maxInFlight?: number;
+    attemptTimeoutMs?: number;
     slowMs?: number;
     resetAfterBytes?: number;
     config?: Partial<AppConfig>;
@@ -49,7 +50,7 @@ async function startStack(
     tableName: "Users",
     region: "us-east-1",
     endpoint: proxy.url,
-    attemptTimeoutMs: ATTEMPT_MS,
+    attemptTimeoutMs: options.attemptTimeoutMs ?? ATTEMPT_MS,
     connectTimeoutMs: ATTEMPT_MS,
     maxAttempts: 2,
     maxInFlight: options.maxInFlight ?? 100,
@@ -133,6 +134,33 @@ describe("DynamoDB that accepts connections and never answers", () => {
     const recovery = await timeToRecover(s.app, 20, 3000);
     t.diagnostic(`recovered: 20 concurrent all 200 after ${recovery.toFixed(0)} ms`);
     assert.ok(recovery < 1000, `recovery took ${recovery} ms`);
+  });
+});
+
+describe("each bound on its own", () => {
+  test("a call without a request deadline ends after its attempts (the attempt timeout really aborts)", {
+    timeout: 10_000,
+  }, async (t) => {
+    const s = await startStack(dynalite);
+    t.after(() => s.close());
+    s.proxy.setMode("blackhole");
+    const started = performance.now();
+    await assert.rejects(s.users.list(5), { name: "StoreUnavailableError" });
+    const ms = performance.now() - started;
+    // 2 attempts of 300 ms plus the SDK's backoff between them.
+    assert.ok(ms >= 2 * ATTEMPT_MS && ms < 2 * ATTEMPT_MS + SLACK_MS + 200, `took ${ms} ms`);
+  });
+
+  test("the request deadline caps the total even when one attempt alone would take longer", async (t) => {
+    const s = await startStack(dynalite, { attemptTimeoutMs: 5 * DEADLINE_MS });
+    t.after(() => s.close());
+    s.proxy.setMode("blackhole");
+    const answers = await burst(s.app, 5);
+    assert.ok(answers.every((a) => a.status === 503));
+    const slowest = Math.max(...answers.map((a) => a.ms));
+    assert.ok(slowest >= DEADLINE_MS - 50 && slowest < DEADLINE_MS + SLACK_MS, `${slowest} ms`);
+    await delay(100);
+    assert.equal(s.proxy.open.stalled, 0, "aborted requests left their sockets open");
   });
 });
 
