@@ -60,6 +60,12 @@ export interface LoadBalancerOptions {
    * this to the idle timeout. Default: idleTimeoutMs.
    */
   readonly targetTimeoutMs?: number;
+  /**
+   * Client connections open at once; new ones beyond are refused (closed at accept). The ALB
+   * scales instead, but a laptop's file descriptors do not: one runaway client must not take the
+   * balancer down for everyone. Default 1000.
+   */
+  readonly maxConnections?: number;
   /** Longest wait for a draining target's in-flight requests (ALB default 300 s). Default 30000 ms. */
   readonly deregistrationDelayMs?: number;
   /** Default silent. */
@@ -99,6 +105,7 @@ export class LoadBalancer {
   private readonly idleTimeoutMs: number;
   private readonly targetTimeoutMs: number;
   private readonly deregistrationDelayMs: number;
+  private readonly maxConnections: number;
   private readonly log: Logger;
   private readonly entries = new Map<string, TargetEntry>();
   private readonly events = new EventEmitter();
@@ -117,6 +124,7 @@ export class LoadBalancer {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.targetTimeoutMs = options.targetTimeoutMs ?? this.idleTimeoutMs;
     this.deregistrationDelayMs = options.deregistrationDelayMs ?? 30_000;
+    this.maxConnections = options.maxConnections ?? 1000;
     this.log = options.logger ?? silentLogger;
     this.events.setMaxListeners(0);
 
@@ -130,6 +138,15 @@ export class LoadBalancer {
       },
       (req, res) => this.handle(req, res),
     );
+    this.server.maxConnections = this.maxConnections;
+    this.server.on("drop", () => {
+      this.log.warn({ maxConnections: this.maxConnections }, "client connection refused: at cap");
+    });
+    // A client that goes silent in the middle of a request (headers half sent, a body that
+    // stops) is cut after the idle timeout, as the ALB does; nothing else bounds it, since the
+    // whole request has no time limit. One second later than the target timeout, so a slow
+    // target still gets its 504 page out before the client's connection is judged idle.
+    this.server.setTimeout(this.targetTimeoutMs + 1000, (socket: Socket) => socket.destroy());
     this.server.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
@@ -388,24 +405,49 @@ export class LoadBalancer {
       upstream.destroy(new TargetTimeoutError(this.targetTimeoutMs));
     });
 
+    // Whether the client's whole body has been handed to the target (true at once without one).
+    let bodyForwarded = !hasBody(req);
+    let answer: IncomingMessage | undefined;
+
     upstream.on("response", (up) => {
       responded = true;
+      answer = up;
+      if (!bodyForwarded) {
+        // An early answer (413, 401, a redirect…) before the client finished sending: pass it on,
+        // as the ALB does. Stop feeding the target (it has answered; its connection is mid-request
+        // and cannot be reused, so it is dropped once the answer is through) and read the rest of
+        // the client's body into the void, so the client finishes sending and reads the answer
+        // on a connection that stays usable.
+        this.log.debug({ target: target.id, status: up.statusCode }, "early answer");
+        req.unpipe(upstream);
+        req.resume();
+        up.on("end", () => upstream.destroy());
+      }
       res.writeHead(up.statusCode ?? 502, up.statusMessage, endToEndHeaders(up.headers));
       up.pipe(res);
-      up.on("error", () => res.destroy());
-      up.on("aborted", () => res.destroy());
+      up.on("error", () => {
+        if (!up.complete) res.destroy();
+      });
+      up.on("aborted", () => {
+        if (!up.complete) res.destroy();
+      });
     });
 
     upstream.on("error", (err: NodeJS.ErrnoException) => {
       entry.active.delete(upstream);
       if (res.writableEnded || res.destroyed) return;
+      // The answer arrived whole; the target closing its end while the body was still on its
+      // way (or our own destroy after an early answer) changes nothing for the client.
+      if (answer?.complete) return;
       // A keep-alive socket the target closed while idle fails on first write; the request
-      // never reached the target, so a body-less request is safe to send again on a new socket.
+      // never reached the target. Only safe methods are sent again: a POST or DELETE may have
+      // been acted on before the reset, body or not, and the ALB never retries those either.
       if (
         mayRetry &&
         !responded &&
         upstream.reusedSocket &&
         err.code === "ECONNRESET" &&
+        RETRYABLE_METHODS.has(req.method ?? "") &&
         !hasBody(req)
       ) {
         this.log.debug({ target: target.id }, "stale keep-alive socket; retrying once");
@@ -443,6 +485,9 @@ export class LoadBalancer {
           "Bad Gateway",
           `Instance ${target.id} failed before answering (${err.code ?? err.message}).`,
         );
+        // The client may still be sending: read it off so it gets this page.
+        req.unpipe(upstream);
+        req.resume();
       }
     });
     upstream.on("close", () => entry.active.delete(upstream));
@@ -452,6 +497,9 @@ export class LoadBalancer {
     });
     if (hasBody(req)) {
       req.pipe(upstream);
+      req.on("end", () => {
+        bodyForwarded = true;
+      });
       req.on("aborted", () => upstream.destroy());
     } else {
       req.resume();
@@ -502,6 +550,9 @@ export class LoadBalancer {
     });
   }
 }
+
+/** Methods RFC 9110 calls safe: sending one again cannot change anything on the target. */
+const RETRYABLE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers["content-length"];

@@ -41,6 +41,21 @@ Names are at most 100 characters.</p>
   }
 }
 
+/**
+ * Fastify answers a body over the limit with `connection: close` before reading it. Closing a
+ * socket with unread data makes the kernel send a reset, which can destroy the 413 answer before
+ * a proxy (our load balancer, the ALB) has read it: the client then sees a 502. When the body was
+ * declared with Content-Length and never touched, Node's server reads and discards it after the
+ * answer (bounded by the server's requestTimeout) and the connection stays usable, so the early
+ * answer always arrives. A chunked body already half-read keeps `connection: close`.
+ */
+function keepConnectionToDrain(request: FastifyRequest, reply: FastifyReply): void {
+  const raw = request.raw;
+  if (raw.headers["content-length"] !== undefined && raw.readableFlowing === null) {
+    reply.removeHeader("connection");
+  }
+}
+
 export interface ErrorHandlingOptions {
   readonly bodyLimit: number;
 }
@@ -100,6 +115,7 @@ Please try again in a few seconds.</p>
       });
     }
     const status = error.statusCode ?? 500;
+    if (status === 413) keepConnectionToDrain(request, reply);
     if (status >= 400 && status < 500) {
       request.log.info({ status, code: error.code, message: error.message }, "client error");
       return reply.render({ status, ...clientErrorPage(status, error, options.bodyLimit) });
