@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { startWebProcess } from "../../../web/test/helpers/web-process.js";
 import { LoadBalancer } from "../../src/load-balancer.js";
-import { send } from "../support/http.js";
+import { type Reply, send } from "../support/http.js";
 import { LB_DEFAULTS } from "./support/cluster.js";
 
 // The web refuses a body over its limit from the headers alone (413) while the client is still
@@ -44,7 +44,7 @@ test("a 3 MB POST through the local load balancer gets the instance's own 413 pa
   for (const agent of [false, keepAlive] as const) {
     for (let i = 0; i < 10; i += 1) {
       const reply = await send(port, "/users", { method: "POST", headers, body, agent }).catch(
-        (error: Error) => ({ status: 0, headers: {}, body: Buffer.from(error.message) }),
+        (error: Error): Reply => ({ status: 0, headers: {}, body: Buffer.from(error.message) }),
       );
       outcomes.push(
         `${reply.status} ${reply.headers["x-served-by"] ?? reply.headers.server ?? "?"} ${
