@@ -32,20 +32,29 @@ export const deadlinePlugin = fp(
     app.decorateRequest(kStart, 0);
     app.decorateRequest(kSignal, undefined);
     app.decorateRequest(kTimer, undefined);
-    app.addHook("onRequest", (request, _reply, done) => {
+    const stamp = (request: FastifyRequest, _reply: unknown, done: () => void) => {
       (request as Stamped)[kStart] = performance.now();
       done();
-    });
+    };
     // An answered request needs no deadline: drop its timer instead of letting it run out.
-    app.addHook("onResponse", (request, _reply, done) => {
+    const clear = (request: FastifyRequest, _reply: unknown, done: () => void) => {
       clearTimeout((request as Stamped)[kTimer]);
       done();
+    };
+    // Only routes that wait on the store pay for the clock and the timer; the home page, static
+    // files and health checks are as fast as before.
+    app.addHook("onRoute", (route) => {
+      if (route.config?.usesStore !== true) return;
+      route.onRequest = [stamp, ...toArray(route.onRequest)];
+      route.onResponse = [...toArray(route.onResponse), clear];
     });
     app.decorateRequest("deadline", function deadline(this: FastifyRequest): AbortSignal {
       const self = this as Stamped;
       if (self[kSignal] === undefined) {
         // Time spent receiving the body counts: the budget is the user's wait, not ours.
-        const left = options.budgetMs - (performance.now() - self[kStart]);
+        const now = performance.now();
+        // A route that did not declare usesStore has no stamp: its budget starts at first use.
+        const left = options.budgetMs - (now - (self[kStart] || now));
         const controller = new AbortController();
         const reason = new Error(`request deadline of ${options.budgetMs} ms passed`);
         reason.name = "DeadlineError";
@@ -62,3 +71,8 @@ export const deadlinePlugin = fp(
   },
   { name: "deadline" },
 );
+
+function toArray<T>(value: T | readonly T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? [...(value as readonly T[])] : [value as T];
+}

@@ -111,7 +111,7 @@ test("through nginx, /health/ready answers 127.0.0.1 with ok/down only and is re
     "/health/./ready",
   ];
   for (const path of [...refusedByNginx, "/health/ready/", "/HEALTH/READY"]) {
-    for (const headers of [{}, { "x-forwarded-for": "127.0.0.1" }]) {
+    for (const headers of [{}, { "x-forwarded-for": "127.0.0.1" }] as Record<string, string>[]) {
       const res = await get(`http://${outside}:${port}${path}`, headers);
       const want = refusedByNginx.includes(path) ? 403 : 404;
       assert.equal(

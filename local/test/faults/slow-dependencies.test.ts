@@ -6,6 +6,7 @@ import { type TestContext, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { FaultyProxy, type ProxyMode } from "../../../web/test/helpers/faulty-proxy.js";
 import { startWebProcess, type WebProcess } from "../../../web/test/helpers/web-process.js";
+import { testRedisClient } from "../../../web/test/keyring/helpers.js";
 import {
   skipWithoutRedis,
   TEST_REDIS_HOST,
@@ -194,6 +195,11 @@ test("with the Redis key store accepting connections and staying silent, forms k
     await proxy.close();
     await dynamo.stop();
     rmSync(dir, { recursive: true, force: true });
+    // The Redis is shared: leave nothing behind under our prefix.
+    const redis = testRedisClient();
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
   });
   const form = await fetchForm(`${web.url}/users/new`);
 
