@@ -6,6 +6,7 @@ import {
   type Behaviour,
 } from "./helpers/aws-json-server.js";
 import { startWebProcess } from "./helpers/web-process.js";
+import { testRedisClient } from "./keyring/helpers.js";
 
 // The web reads the cache address (SSM) and its AUTH token (Secrets Manager) before it can
 // serve. A stalled AWS endpoint must end the start with a clear error within the deadline, and a
@@ -29,7 +30,20 @@ const ANSWERS = {
 } as const;
 
 const servers: AwsJsonServer[] = [];
-after(() => Promise.all(servers.map((s) => s.close())));
+const PREFIX = `fleetline-test-startup-${process.pid}`;
+after(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  // The start that succeeds opens its key ring on the shared Redis: leave nothing behind.
+  const redis = testRedisClient();
+  try {
+    const keys = await redis.keys(`${PREFIX}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  } catch {
+    // no Redis here: nothing was written either
+  } finally {
+    redis.disconnect();
+  }
+});
 
 async function endpoint(script: Behaviour[], extra: Partial<AwsJsonServerOptions> = {}) {
   const server = await AwsJsonServer.start({
@@ -52,7 +66,7 @@ async function start(ssm: AwsJsonServer, secrets?: AwsJsonServer) {
     AWS_SECRET_ACCESS_KEY: "test",
     DYNAMODB_ENDPOINT: "http://127.0.0.1:9",
     KEYRING_STORE: "redis",
-    KEYRING_PREFIX: `fleetline-test-startup-${process.pid}`,
+    KEYRING_PREFIX: PREFIX,
     REDIS_ADDRESS_PARAMETER: PARAMETER,
     SSM_ENDPOINT: ssm.url,
     STARTUP_DEADLINE_MS: String(DEADLINE_MS),
