@@ -66,6 +66,14 @@ export interface LoadBalancerOptions {
    * balancer down for everyone. Default 1000.
    */
   readonly maxConnections?: number;
+  /**
+   * Paths answered 403 by the balancer itself and never forwarded: on EC2 nginx refuses
+   * `/health/ready` to anything but the instance (deploy/nginx/fleetline.conf), and locally this
+   * balancer stands in for the ALB and that nginx together. Matched after the same normalisation
+   * nginx applies (%-decoding, `.`/`..` segments, repeated slashes; query ignored).
+   * Default ["/health/ready"]; health checks do not go through here and may probe them.
+   */
+  readonly internalPaths?: readonly string[];
   /** Longest wait for a draining target's in-flight requests (ALB default 300 s). Default 30000 ms. */
   readonly deregistrationDelayMs?: number;
   /** Default silent. */
@@ -106,6 +114,7 @@ export class LoadBalancer {
   private readonly targetTimeoutMs: number;
   private readonly deregistrationDelayMs: number;
   private readonly maxConnections: number;
+  private readonly internalPaths: ReadonlySet<string>;
   private readonly log: Logger;
   private readonly entries = new Map<string, TargetEntry>();
   private readonly events = new EventEmitter();
@@ -125,6 +134,7 @@ export class LoadBalancer {
     this.targetTimeoutMs = options.targetTimeoutMs ?? this.idleTimeoutMs;
     this.deregistrationDelayMs = options.deregistrationDelayMs ?? 30_000;
     this.maxConnections = options.maxConnections ?? 1000;
+    this.internalPaths = new Set(options.internalPaths ?? ["/health/ready"]);
     this.log = options.logger ?? silentLogger;
     this.events.setMaxListeners(0);
 
@@ -357,6 +367,16 @@ export class LoadBalancer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.internalPaths.has(normalisePath(req.url ?? "/"))) {
+      req.resume();
+      sendErrorPage(
+        res,
+        403,
+        "Forbidden",
+        "This path is answered only to the instance itself and the load balancer's health checks.",
+      );
+      return;
+    }
     const entry = this.pick();
     if (!entry) {
       // The ALB "fails open" (sends to every target) when all are unhealthy; locally a plain
@@ -549,6 +569,28 @@ export class LoadBalancer {
       evaluate();
     });
   }
+}
+
+/**
+ * The path as nginx matches locations: query dropped, %-escapes decoded, dot segments resolved,
+ * repeated slashes merged. Undecodable input is returned as is (it matches nothing internal).
+ */
+export function normalisePath(url: string): string {
+  const raw = url.split("?", 1)[0] ?? "/";
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+  const segments: string[] = [];
+  for (const segment of decoded.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") segments.pop();
+    else segments.push(segment);
+  }
+  const trailing = decoded.endsWith("/") && segments.length > 0 ? "/" : "";
+  return `/${segments.join("/")}${trailing}`;
 }
 
 /** Methods RFC 9110 calls safe: sending one again cannot change anything on the target. */

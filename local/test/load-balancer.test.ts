@@ -430,6 +430,29 @@ describe("LoadBalancer", { timeout: 30_000 }, () => {
     assert.deepEqual(lb.targets(), []);
   });
 
+  test("/health/ready is refused to clients however it is spelled, while health checks may probe it", async (t) => {
+    const { lb, port } = await startLb(t, { healthCheckPath: "/health/ready" });
+    const target = await startServer(t, (req, res) => {
+      res.end(req.url?.startsWith("/health") ? "ok" : "page");
+    });
+    lb.register({ id: "a", host: "127.0.0.1", port: target.port });
+    await lb.waitForHealthy("a", 2000); // the balancer's own checks reach it
+    for (const path of [
+      "/health/ready",
+      "/health/ready?x=1",
+      "/health/%72eady",
+      "//health//ready",
+      "/health/./ready",
+      "/users/../health/ready",
+    ]) {
+      const reply = await send(port, path);
+      assert.equal(reply.status, 403, path);
+      assert.match(reply.body.toString(), /only to the instance itself/);
+    }
+    assert.equal((await send(port, "/health")).status, 200);
+    assert.equal((await send(port, "/health/ready-not")).body.toString(), "ok");
+  });
+
   describe("early answers", () => {
     /** A target that answers `status` from the headers alone, never reading the body. */
     async function earlyTarget(t: TestContext, status: number) {
