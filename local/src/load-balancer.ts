@@ -67,6 +67,12 @@ export interface LoadBalancerOptions {
    */
   readonly maxConnections?: number;
   /**
+   * After an early answer, how long the rest of the client's body is read and dropped before the
+   * connection is cut (nginx's `lingering_time`): a client may not keep streaming for ever into
+   * an answered request. Default 30000 ms.
+   */
+  readonly lingerMs?: number;
+  /**
    * Paths answered 403 by the balancer itself and never forwarded: on EC2 nginx refuses
    * `/health/ready` to anything but the instance (deploy/nginx/fleetline.conf), and locally this
    * balancer stands in for the ALB and that nginx together. Matched after the same normalisation
@@ -114,6 +120,7 @@ export class LoadBalancer {
   private readonly targetTimeoutMs: number;
   private readonly deregistrationDelayMs: number;
   private readonly maxConnections: number;
+  private readonly lingerMs: number;
   private readonly internalPaths: ReadonlySet<string>;
   private readonly log: Logger;
   private readonly entries = new Map<string, TargetEntry>();
@@ -134,6 +141,7 @@ export class LoadBalancer {
     this.targetTimeoutMs = options.targetTimeoutMs ?? this.idleTimeoutMs;
     this.deregistrationDelayMs = options.deregistrationDelayMs ?? 30_000;
     this.maxConnections = options.maxConnections ?? 1000;
+    this.lingerMs = options.lingerMs ?? 30_000;
     this.internalPaths = new Set(options.internalPaths ?? ["/health/ready"]);
     this.log = options.logger ?? silentLogger;
     this.events.setMaxListeners(0);
@@ -441,6 +449,10 @@ export class LoadBalancer {
         this.log.debug({ target: target.id, status: up.statusCode }, "early answer");
         req.unpipe(upstream);
         req.resume();
+        const linger = setTimeout(() => req.socket.destroy(), this.lingerMs);
+        linger.unref();
+        req.once("end", () => clearTimeout(linger));
+        req.once("close", () => clearTimeout(linger));
         up.on("end", () => upstream.destroy());
       }
       res.writeHead(up.statusCode ?? 502, up.statusMessage, endToEndHeaders(up.headers));

@@ -493,6 +493,34 @@ describe("LoadBalancer", { timeout: 30_000 }, () => {
         }
       });
     }
+    test("a client that keeps streaming into an answered request is cut after the linger time", async (t) => {
+      const { lb, port } = await startLb(t, { lingerMs: 300 });
+      const target = await earlyTarget(t, 413);
+      lb.register({ id: "early", host: "127.0.0.1", port: target.port });
+      await lb.waitForHealthy("early", 2000);
+      const socket = connect(port, "127.0.0.1");
+      t.after(() => socket.destroy());
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.on("error", () => {});
+      let answer = "";
+      let answeredAt = 0;
+      socket.on("data", (c: Buffer) => {
+        answer += c.toString();
+        answeredAt ||= Date.now();
+      });
+      const closed = new Promise<number>((resolve) =>
+        socket.once("close", () => resolve(Date.now())),
+      );
+      socket.write("POST /users HTTP/1.1\r\nhost: x\r\ncontent-length: 100000000\r\n\r\n");
+      // 1 KB every 20 ms: never idle, never done.
+      const drip = setInterval(() => socket.write("a".repeat(1024)), 20);
+      t.after(() => clearInterval(drip));
+      const end = await closed;
+      clearInterval(drip);
+      assert.match(answer, /^HTTP\/1\.1 413 /);
+      const lingered = end - answeredAt;
+      assert.ok(lingered >= 250 && lingered < 2000, `cut ${lingered} ms after the answer`);
+    });
   });
 
   describe("retries on a reset connection", () => {
