@@ -63,9 +63,10 @@ export const configSchema = z
     KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(25_000),
     /**
-     * Total time one incoming request may spend waiting on DynamoDB, retries included; past it
-     * the page is the 503 "store unavailable" page. Below nginx's 30 s and the ALB's 60 s, so the
-     * user sees our page, not a proxy's 504.
+     * Total time one incoming request may spend waiting on DynamoDB, retries included, counted
+     * from the moment its body has been read (a slow upload is bounded by Node's requestTimeout);
+     * past it the page is the 503 "store unavailable" page. Below nginx's 30 s and the ALB's 60 s,
+     * so the user sees our page, not a proxy's 504.
      */
     REQUEST_DEADLINE_MS: ms(100, 30_000).default(3000),
     /** One DynamoDB attempt (connect, send, first byte of the answer); the socket is destroyed after it. */

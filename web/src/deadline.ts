@@ -4,7 +4,7 @@ import fp from "fastify-plugin";
 declare module "fastify" {
   interface FastifyRequest {
     /**
-     * The request's store deadline: aborts REQUEST_DEADLINE_MS after the request arrived. Pass
+     * The request's store deadline: aborts REQUEST_DEADLINE_MS after its body was read. Pass
      * it to every store call of the request, so all of them together, retries included, end in
      * time for a 503 page instead of a hung one. Made on first use (most requests never need it).
      */
@@ -45,13 +45,14 @@ export const deadlinePlugin = fp(
     // files and health checks are as fast as before.
     app.addHook("onRoute", (route) => {
       if (route.config?.usesStore !== true) return;
-      route.onRequest = [stamp, ...toArray(route.onRequest)];
+      // From the moment the body has been read: a slow upload is the client's time (Node's
+      // requestTimeout bounds it), and must not be mistaken for a store that did not answer.
+      route.preValidation = [stamp, ...toArray(route.preValidation)];
       route.onResponse = [...toArray(route.onResponse), clear];
     });
     app.decorateRequest("deadline", function deadline(this: FastifyRequest): AbortSignal {
       const self = this as Stamped;
       if (self[kSignal] === undefined) {
-        // Time spent receiving the body counts: the budget is the user's wait, not ours.
         const now = performance.now();
         // A route that did not declare usesStore has no stamp: its budget starts at first use.
         const left = options.budgetMs - (now - (self[kStart] || now));

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
@@ -262,5 +263,42 @@ describe("load shedding", () => {
     await lagger;
     await delay(1300);
     assert.equal((await app.inject({ url: "/users" })).statusCode, 200);
+  });
+});
+
+describe("the request deadline's start", () => {
+  test("a slow upload does not use up the store's budget: the deadline counts from the read body", async (t) => {
+    const s = await startStack(dynalite);
+    t.after(() => s.close());
+    const address = await s.app.listen({ port: 0, host: "127.0.0.1" });
+    const page = await fetch(`${address}/users/new`);
+    const html = await page.text();
+    const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+    const cookie = page.headers.getSetCookie()[0]?.split(";")[0] ?? "";
+    const body = new URLSearchParams({
+      _csrf: token,
+      firstName: "Slow",
+      lastName: "Upload",
+    }).toString();
+    // The body arrives in two halves, DEADLINE_MS + 300 ms apart.
+    const socket = connect(Number(new URL(address).port), "127.0.0.1");
+    t.after(() => socket.destroy());
+    let answer = "";
+    socket.on("data", (c: Buffer) => {
+      answer += c.toString();
+    });
+    socket.write(
+      `POST /users HTTP/1.1\r\nhost: ${new URL(address).host}\r\ncookie: ${cookie}\r\n` +
+        `content-type: application/x-www-form-urlencoded\r\ncontent-length: ${body.length}\r\n\r\n` +
+        body.slice(0, 10),
+    );
+    await delay(DEADLINE_MS + 300);
+    socket.write(body.slice(10));
+    const deadline = Date.now() + 3000;
+    while (!answer.includes("\r\n\r\n")) {
+      assert.ok(Date.now() < deadline, "no answer");
+      await delay(20);
+    }
+    assert.match(answer, /^HTTP\/1\.1 303 /);
   });
 });
