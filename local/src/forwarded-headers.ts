@@ -40,7 +40,8 @@ export function newTraceId(now: number = Date.now()): string {
  * The request headers an ALB sends to a target: X-Forwarded-For gets the client's address
  * appended (the ALB's default "append" mode, so a chain of proxies is kept), X-Forwarded-Proto
  * and X-Forwarded-Port are overwritten with the listener's protocol and port (a client cannot
- * spoof them), an X-Amzn-Trace-Id is added when absent, and Host is passed through unchanged.
+ * spoof them), an X-Amzn-Trace-Id is added when absent, X-Forwarded-Host from the client is
+ * dropped, and Host is passed through unchanged.
  */
 export function forwardedRequestHeaders(
   req: IncomingMessage,
@@ -55,5 +56,8 @@ export function forwardedRequestHeaders(
   headers["x-forwarded-proto"] = listener.proto;
   headers["x-forwarded-port"] = String(listener.port);
   if (!req.headers["x-amzn-trace-id"]) headers["x-amzn-trace-id"] = newTraceId();
+  // A client-chosen X-Forwarded-Host would become the host the web believes (Fastify reads it
+  // from a trusted proxy), and with it the origin the anti-forgery check compares against.
+  delete headers["x-forwarded-host"];
   return headers;
 }

@@ -60,6 +60,26 @@ export interface LoadBalancerOptions {
    * this to the idle timeout. Default: idleTimeoutMs.
    */
   readonly targetTimeoutMs?: number;
+  /**
+   * Client connections open at once; new ones beyond are refused (closed at accept). The ALB
+   * scales instead, but a laptop's file descriptors do not: one runaway client must not take the
+   * balancer down for everyone. Default 1000.
+   */
+  readonly maxConnections?: number;
+  /**
+   * After an early answer, how long the rest of the client's body is read and dropped before the
+   * connection is cut (nginx's `lingering_time`): a client may not keep streaming for ever into
+   * an answered request. Default 30000 ms.
+   */
+  readonly lingerMs?: number;
+  /**
+   * Paths answered 403 by the balancer itself and never forwarded: on EC2 nginx refuses
+   * `/health/ready` to anything but the instance (deploy/nginx/fleetline.conf), and locally this
+   * balancer stands in for the ALB and that nginx together. Matched after the same normalisation
+   * nginx applies (%-decoding, `.`/`..` segments, repeated slashes; query ignored).
+   * Default ["/health/ready"]; health checks do not go through here and may probe them.
+   */
+  readonly internalPaths?: readonly string[];
   /** Longest wait for a draining target's in-flight requests (ALB default 300 s). Default 30000 ms. */
   readonly deregistrationDelayMs?: number;
   /** Default silent. */
@@ -99,6 +119,9 @@ export class LoadBalancer {
   private readonly idleTimeoutMs: number;
   private readonly targetTimeoutMs: number;
   private readonly deregistrationDelayMs: number;
+  private readonly maxConnections: number;
+  private readonly lingerMs: number;
+  private readonly internalPaths: ReadonlySet<string>;
   private readonly log: Logger;
   private readonly entries = new Map<string, TargetEntry>();
   private readonly events = new EventEmitter();
@@ -117,6 +140,9 @@ export class LoadBalancer {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.targetTimeoutMs = options.targetTimeoutMs ?? this.idleTimeoutMs;
     this.deregistrationDelayMs = options.deregistrationDelayMs ?? 30_000;
+    this.maxConnections = options.maxConnections ?? 1000;
+    this.lingerMs = options.lingerMs ?? 30_000;
+    this.internalPaths = new Set(options.internalPaths ?? ["/health/ready"]);
     this.log = options.logger ?? silentLogger;
     this.events.setMaxListeners(0);
 
@@ -130,6 +156,15 @@ export class LoadBalancer {
       },
       (req, res) => this.handle(req, res),
     );
+    this.server.maxConnections = this.maxConnections;
+    this.server.on("drop", () => {
+      this.log.warn({ maxConnections: this.maxConnections }, "client connection refused: at cap");
+    });
+    // A client that goes silent in the middle of a request (headers half sent, a body that
+    // stops) is cut after the idle timeout, as the ALB does; nothing else bounds it, since the
+    // whole request has no time limit. One second later than the target timeout, so a slow
+    // target still gets its 504 page out before the client's connection is judged idle.
+    this.server.setTimeout(this.targetTimeoutMs + 1000, (socket: Socket) => socket.destroy());
     this.server.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
@@ -340,6 +375,16 @@ export class LoadBalancer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.internalPaths.has(normalisePath(req.url ?? "/"))) {
+      req.resume();
+      sendErrorPage(
+        res,
+        403,
+        "Forbidden",
+        "This path is answered only to the instance itself and the load balancer's health checks.",
+      );
+      return;
+    }
     const entry = this.pick();
     if (!entry) {
       // The ALB "fails open" (sends to every target) when all are unhealthy; locally a plain
@@ -388,24 +433,53 @@ export class LoadBalancer {
       upstream.destroy(new TargetTimeoutError(this.targetTimeoutMs));
     });
 
+    // Whether the client's whole body has been handed to the target (true at once without one).
+    let bodyForwarded = !hasBody(req);
+    let answer: IncomingMessage | undefined;
+
     upstream.on("response", (up) => {
       responded = true;
+      answer = up;
+      if (!bodyForwarded) {
+        // An early answer (413, 401, a redirect…) before the client finished sending: pass it on,
+        // as the ALB does. Stop feeding the target (it has answered; its connection is mid-request
+        // and cannot be reused, so it is dropped once the answer is through) and read the rest of
+        // the client's body into the void, so the client finishes sending and reads the answer
+        // on a connection that stays usable.
+        this.log.debug({ target: target.id, status: up.statusCode }, "early answer");
+        req.unpipe(upstream);
+        req.resume();
+        const linger = setTimeout(() => req.socket.destroy(), this.lingerMs);
+        linger.unref();
+        req.once("end", () => clearTimeout(linger));
+        req.once("close", () => clearTimeout(linger));
+        up.on("end", () => upstream.destroy());
+      }
       res.writeHead(up.statusCode ?? 502, up.statusMessage, endToEndHeaders(up.headers));
       up.pipe(res);
-      up.on("error", () => res.destroy());
-      up.on("aborted", () => res.destroy());
+      up.on("error", () => {
+        if (!up.complete) res.destroy();
+      });
+      up.on("aborted", () => {
+        if (!up.complete) res.destroy();
+      });
     });
 
     upstream.on("error", (err: NodeJS.ErrnoException) => {
       entry.active.delete(upstream);
       if (res.writableEnded || res.destroyed) return;
+      // The answer arrived whole; the target closing its end while the body was still on its
+      // way (or our own destroy after an early answer) changes nothing for the client.
+      if (answer?.complete) return;
       // A keep-alive socket the target closed while idle fails on first write; the request
-      // never reached the target, so a body-less request is safe to send again on a new socket.
+      // never reached the target. Only safe methods are sent again: a POST or DELETE may have
+      // been acted on before the reset, body or not, and the ALB never retries those either.
       if (
         mayRetry &&
         !responded &&
         upstream.reusedSocket &&
         err.code === "ECONNRESET" &&
+        RETRYABLE_METHODS.has(req.method ?? "") &&
         !hasBody(req)
       ) {
         this.log.debug({ target: target.id }, "stale keep-alive socket; retrying once");
@@ -443,6 +517,9 @@ export class LoadBalancer {
           "Bad Gateway",
           `Instance ${target.id} failed before answering (${err.code ?? err.message}).`,
         );
+        // The client may still be sending: read it off so it gets this page.
+        req.unpipe(upstream);
+        req.resume();
       }
     });
     upstream.on("close", () => entry.active.delete(upstream));
@@ -452,6 +529,9 @@ export class LoadBalancer {
     });
     if (hasBody(req)) {
       req.pipe(upstream);
+      req.on("end", () => {
+        bodyForwarded = true;
+      });
       req.on("aborted", () => upstream.destroy());
     } else {
       req.resume();
@@ -502,6 +582,31 @@ export class LoadBalancer {
     });
   }
 }
+
+/**
+ * The path as nginx matches locations: query dropped, %-escapes decoded, dot segments resolved,
+ * repeated slashes merged. Undecodable input is returned as is (it matches nothing internal).
+ */
+export function normalisePath(url: string): string {
+  const raw = url.split("?", 1)[0] ?? "/";
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+  const segments: string[] = [];
+  for (const segment of decoded.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") segments.pop();
+    else segments.push(segment);
+  }
+  const trailing = decoded.endsWith("/") && segments.length > 0 ? "/" : "";
+  return `/${segments.join("/")}${trailing}`;
+}
+
+/** Methods RFC 9110 calls safe: sending one again cannot change anything on the target. */
+const RETRYABLE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers["content-length"];

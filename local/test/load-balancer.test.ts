@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { type IncomingMessage, request } from "node:http";
+import { Agent, type IncomingMessage, request } from "node:http";
 import { connect } from "node:net";
 import { describe, type TestContext, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
@@ -210,6 +210,7 @@ describe("LoadBalancer", { timeout: 30_000 }, () => {
             "x-forwarded-for": "203.0.113.7",
             "x-forwarded-proto": "https",
             "x-forwarded-port": "443",
+            "x-forwarded-host": "evil.example",
             connection: "keep-alive, x-secret",
             "x-secret": "hop",
           },
@@ -220,6 +221,11 @@ describe("LoadBalancer", { timeout: 30_000 }, () => {
     assert.equal(spoofed.headers["x-forwarded-proto"], "http");
     assert.equal(spoofed.headers["x-forwarded-port"], String(port));
     assert.equal(spoofed.headers.host, "example.test");
+    assert.equal(
+      spoofed.headers["x-forwarded-host"],
+      undefined,
+      "a client-sent X-Forwarded-Host would become the host the web trusts",
+    );
     assert.equal(
       spoofed.headers["x-secret"],
       undefined,
@@ -422,6 +428,219 @@ describe("LoadBalancer", { timeout: 30_000 }, () => {
     assert.equal(reply.status, 502);
     assert.match(reply.body.toString(), /deregistered and did not finish within 0.2 s/);
     assert.deepEqual(lb.targets(), []);
+  });
+
+  test("/health/ready is refused to clients however it is spelled, while health checks may probe it", async (t) => {
+    const { lb, port } = await startLb(t, { healthCheckPath: "/health/ready" });
+    const target = await startServer(t, (req, res) => {
+      res.end(req.url?.startsWith("/health") ? "ok" : "page");
+    });
+    lb.register({ id: "a", host: "127.0.0.1", port: target.port });
+    await lb.waitForHealthy("a", 2000); // the balancer's own checks reach it
+    for (const path of [
+      "/health/ready",
+      "/health/ready?x=1",
+      "/health/%72eady",
+      "//health//ready",
+      "/health/./ready",
+      "/users/../health/ready",
+    ]) {
+      const reply = await send(port, path);
+      assert.equal(reply.status, 403, path);
+      assert.match(reply.body.toString(), /only to the instance itself/);
+    }
+    assert.equal((await send(port, "/health")).status, 200);
+    assert.equal((await send(port, "/health/ready-not")).body.toString(), "ok");
+  });
+
+  describe("early answers", () => {
+    /** A target that answers `status` from the headers alone, never reading the body. */
+    async function earlyTarget(t: TestContext, status: number) {
+      const target = await startServer(t, (req, res) => {
+        if (req.url === "/health") {
+          res.end("ok");
+          return;
+        }
+        const headers: Record<string, string> = { "x-served-by": "early" };
+        if (status === 303) headers.location = "/users?done=created";
+        res.writeHead(status, headers).end(`target says ${status}`);
+      });
+      return target;
+    }
+
+    for (const status of [413, 401, 303]) {
+      test(`a ${status} sent before the 3 MB body is fully sent reaches the client, and its connection stays usable`, async (t) => {
+        const { lb, port } = await startLb(t);
+        const target = await earlyTarget(t, status);
+        lb.register({ id: "early", host: "127.0.0.1", port: target.port });
+        await lb.waitForHealthy("early", 2000);
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        t.after(() => agent.destroy());
+        for (let i = 0; i < 5; i += 1) {
+          const reply = await send(port, "/users", {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: randomBytes(3 * 1024 * 1024),
+            agent,
+          });
+          assert.equal(
+            reply.status,
+            status,
+            `attempt ${i}: ${reply.body.toString().slice(0, 200)}`,
+          );
+          assert.equal(reply.body.toString(), `target says ${status}`);
+          assert.equal(reply.headers["x-served-by"], "early");
+        }
+      });
+    }
+    test("a client that keeps streaming into an answered request is cut after the linger time", async (t) => {
+      const { lb, port } = await startLb(t, { lingerMs: 300 });
+      const target = await earlyTarget(t, 413);
+      lb.register({ id: "early", host: "127.0.0.1", port: target.port });
+      await lb.waitForHealthy("early", 2000);
+      const socket = connect(port, "127.0.0.1");
+      t.after(() => socket.destroy());
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.on("error", () => {});
+      let answer = "";
+      let answeredAt = 0;
+      socket.on("data", (c: Buffer) => {
+        answer += c.toString();
+        answeredAt ||= Date.now();
+      });
+      const closed = new Promise<number>((resolve) =>
+        socket.once("close", () => resolve(Date.now())),
+      );
+      socket.write("POST /users HTTP/1.1\r\nhost: x\r\ncontent-length: 100000000\r\n\r\n");
+      // 1 KB every 20 ms: never idle, never done.
+      const drip = setInterval(() => socket.write("a".repeat(1024)), 20);
+      t.after(() => clearInterval(drip));
+      const end = await closed;
+      clearInterval(drip);
+      assert.match(answer, /^HTTP\/1\.1 413 /);
+      const lingered = end - answeredAt;
+      assert.ok(lingered >= 250 && lingered < 2000, `cut ${lingered} ms after the answer`);
+    });
+  });
+
+  describe("retries on a reset connection", () => {
+    /** A target that resets any request arriving on a connection it has served before. */
+    async function resettingTarget(t: TestContext) {
+      const hits: string[] = [];
+      const served = new WeakSet<object>();
+      const target = await startServer(t, (req, res) => {
+        if (req.url === "/health") {
+          res.end("ok");
+          return;
+        }
+        hits.push(req.method ?? "");
+        if (served.has(req.socket)) {
+          req.socket.resetAndDestroy();
+          return;
+        }
+        served.add(req.socket);
+        res.end("first on this connection");
+      });
+      return { target, hits };
+    }
+
+    for (const method of ["POST", "DELETE", "PATCH"]) {
+      test(`a body-less ${method} on a reset keep-alive connection is not sent again`, async (t) => {
+        const { lb, port } = await startLb(t);
+        const { target, hits } = await resettingTarget(t);
+        lb.register({ id: "r", host: "127.0.0.1", port: target.port });
+        await lb.waitForHealthy("r", 2000);
+        assert.equal((await send(port, "/warm")).status, 200);
+        const reply = await send(port, "/users/1/delete", {
+          method,
+          headers: { "content-length": "0" },
+        });
+        assert.equal(reply.status, 502);
+        assert.deepEqual(hits, ["GET", method], `the target saw ${hits.join(", ")}`);
+      });
+    }
+
+    test("a GET on a reset keep-alive connection is sent again once, on a new connection", async (t) => {
+      const { lb, port } = await startLb(t);
+      const { target, hits } = await resettingTarget(t);
+      lb.register({ id: "r", host: "127.0.0.1", port: target.port });
+      await lb.waitForHealthy("r", 2000);
+      assert.equal((await send(port, "/warm")).status, 200);
+      const reply = await send(port, "/again");
+      assert.equal(reply.status, 200);
+      assert.deepEqual(hits, ["GET", "GET", "GET"]);
+    });
+  });
+
+  describe("caps", () => {
+    test("connections over maxConnections are refused while those under it are served", async (t) => {
+      const { lb, port } = await startLb(t, { maxConnections: 2 });
+      const a = await namedTarget(t, "a");
+      lb.register({ id: "a", host: "127.0.0.1", port: a.port });
+      await lb.waitForHealthy("a", 2000);
+      const held = [connect(port, "127.0.0.1"), connect(port, "127.0.0.1")];
+      t.after(() => {
+        for (const s of held) s.destroy();
+      });
+      await Promise.all(held.map((s) => new Promise((resolve) => s.once("connect", resolve))));
+      await delay(50);
+      await assert.rejects(send(port, "/"), /ECONNRESET|socket hang up/);
+      for (const s of held) s.destroy();
+      await delay(50);
+      assert.equal((await send(port, "/")).status, 200);
+    });
+
+    test("a client that sends half its headers and goes silent is cut after the idle timeout", async (t) => {
+      const { port } = await startLb(t, { idleTimeoutMs: 300 });
+      const socket = connect(port, "127.0.0.1");
+      t.after(() => socket.destroy());
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.on("error", () => {});
+      socket.resume();
+      const closed = new Promise<number>((resolve) =>
+        socket.once("close", () => resolve(Date.now())),
+      );
+      socket.write("GET / HTTP/1.1\r\nhost: x\r\nx-slow: ");
+      const since = Date.now();
+      const after = (await closed) - since;
+      // Node's own headersTimeout is only checked every 30 s; the idle cut is what bounds it.
+      assert.ok(after >= 250 && after < 2500, `closed after ${after} ms`);
+    });
+
+    test("a client that stops sending in the middle of a request is cut after the idle timeout", async (t) => {
+      const { lb, port } = await startLb(t, { idleTimeoutMs: 300 });
+      // A target that waits for the whole body before answering, as a form handler does.
+      const target = await startServer(t, (req, res) => {
+        if (req.url === "/health") {
+          res.end("ok");
+          return;
+        }
+        req.resume();
+        req.on("end", () => res.end("got it"));
+      });
+      lb.register({ id: "patient", host: "127.0.0.1", port: target.port });
+      await lb.waitForHealthy("patient", 2000);
+      const socket = connect(port, "127.0.0.1");
+      t.after(() => socket.destroy());
+      await new Promise((resolve) => socket.once("connect", resolve));
+      const closed = new Promise<number>((resolve) =>
+        socket.once("close", () => resolve(Date.now())),
+      );
+      socket.on("error", () => {});
+      let answer = "";
+      socket.on("data", (c: Buffer) => {
+        answer += c.toString();
+      });
+      // Headers complete, 10 of the 100 announced body bytes, then silence.
+      socket.write(
+        `POST /users HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n${"a".repeat(10)}`,
+      );
+      const since = Date.now();
+      const after = (await closed) - since;
+      assert.ok(after >= 250 && after < 2500, `closed after ${after} ms`);
+      // The balancer said why before it let go (the target, waiting for the body, sent nothing).
+      assert.match(answer, /^HTTP\/1\.1 504 /);
+    });
   });
 
   test("close() ends health checks and connections so the process can exit", async (t) => {

@@ -7,10 +7,12 @@ import type { Logger } from "pino";
 import { antiforgeryPlugin } from "./antiforgery/plugin.js";
 import { clientErrorPage } from "./client-error-page.js";
 import type { Config } from "./config.js";
+import { deadlinePlugin } from "./deadline.js";
 import { installErrorHandling } from "./errors.js";
 import { homeRoutes } from "./home/routes.js";
 import type { KeyRing } from "./keyring/index.js";
 import { securityHeaders } from "./security-headers.js";
+import { sheddingPlugin } from "./shedding.js";
 import type { UsersRepository } from "./users/repository.js";
 import { usersRoutes } from "./users/routes.js";
 import { page } from "./views/layout.js";
@@ -44,6 +46,8 @@ export type AppConfig = Pick<
   | "PAGE_SIZE"
   | "DEBUG_ROUTES"
   | "KEYRING_STORE"
+  | "REQUEST_DEADLINE_MS"
+  | "MAX_EVENT_LOOP_DELAY_MS"
 >;
 
 /** Builds the web app without listening, so tests drive it with inject() or listen on port 0. */
@@ -105,6 +109,11 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     done();
   });
 
+  await app.register(deadlinePlugin, { budgetMs: config.REQUEST_DEADLINE_MS });
+  await app.register(sheddingPlugin, {
+    maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+    storeSaturated: () => deps.users.saturated,
+  });
   await app.register(cookie);
   // Only HTML forms are accepted: anything else gets a 415 page instead of being half-parsed.
   app.removeAllContentTypeParsers();

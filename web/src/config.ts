@@ -11,6 +11,9 @@ const optionalText = z
   .transform((v) => (v === "" ? undefined : v))
   .optional();
 
+/** A duration in milliseconds within [min, max]. */
+const ms = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
 /**
  * The one schema for every setting the web reads. Names match deploy/CONTRACT.md (what the EC2
  * bootstrap writes into /etc/fleetline/web.env) and what local/ sets for each instance.
@@ -59,8 +62,50 @@ export const configSchema = z
     /** Above the ALB's 60 s idle timeout, or the ALB may reuse a connection we just closed (502). */
     KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(25_000),
+    /**
+     * Total time one incoming request may spend waiting on DynamoDB, retries included, counted
+     * from the moment its body has been read (a slow upload is bounded by Node's requestTimeout);
+     * past it the page is the 503 "store unavailable" page. Below nginx's 30 s and the ALB's 60 s,
+     * so the user sees our page, not a proxy's 504.
+     */
+    REQUEST_DEADLINE_MS: ms(100, 30_000).default(3000),
+    /** One DynamoDB attempt (connect, send, first byte of the answer); the socket is destroyed after it. */
+    DYNAMODB_ATTEMPT_TIMEOUT_MS: ms(50, 30_000).default(1000),
+    /** TCP connect to DynamoDB. */
+    DYNAMODB_CONNECT_TIMEOUT_MS: ms(50, 30_000).default(1000),
+    /** Attempts per DynamoDB call (the SDK's standard retry, with backoff), inside REQUEST_DEADLINE_MS. */
+    DYNAMODB_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+    /** Store calls in flight on this instance above which new requests are shed (503 + Retry-After). */
+    MAX_STORE_CALLS_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(100),
+    /** Mean event-loop delay above which requests are shed (503 + Retry-After); 0 turns it off. */
+    MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+    /**
+     * Everything read from AWS at start (SSM parameter, Secrets Manager secret) must be read
+     * within this, retries included, or the process exits with an error saying what it waited for.
+     */
+    STARTUP_DEADLINE_MS: ms(100, 300_000).default(15_000),
+    /** One attempt of a start-up read from SSM or Secrets Manager. */
+    STARTUP_ATTEMPT_TIMEOUT_MS: ms(50, 60_000).default(2000),
+    /** Reject a Redis command (queued or sent) with no answer after this long. */
+    REDIS_COMMAND_TIMEOUT_MS: ms(10, 60_000).default(1000),
+    /** Give up one Redis connection attempt (TCP, TLS and the ready check) after this long. */
+    REDIS_CONNECT_TIMEOUT_MS: ms(10, 60_000).default(2000),
   })
   .superRefine((c, ctx) => {
+    if (c.DYNAMODB_ATTEMPT_TIMEOUT_MS > c.REQUEST_DEADLINE_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DYNAMODB_ATTEMPT_TIMEOUT_MS"],
+        message: `must not exceed REQUEST_DEADLINE_MS (${c.REQUEST_DEADLINE_MS})`,
+      });
+    }
+    if (c.STARTUP_ATTEMPT_TIMEOUT_MS > c.STARTUP_DEADLINE_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["STARTUP_ATTEMPT_TIMEOUT_MS"],
+        message: `must not exceed STARTUP_DEADLINE_MS (${c.STARTUP_DEADLINE_MS})`,
+      });
+    }
     if (c.KEYRING_STORE === "redis" && !c.REDIS_URL && !c.REDIS_ADDRESS_PARAMETER) {
       ctx.addIssue({
         code: "custom",

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AntiforgeryError } from "./antiforgery/plugin.js";
-import { StoreUnavailableError } from "./users/errors.js";
+import { OverloadedError } from "./shedding.js";
+import { StoreBusyError, StoreUnavailableError } from "./users/errors.js";
 import { type Html, html } from "./views/html.js";
 import { refusedBody } from "./views/refused.js";
 
@@ -37,6 +38,21 @@ Names are at most 100 characters.</p>
         title: "Bad request",
         body: refusedBody(error.message),
       };
+  }
+}
+
+/**
+ * Fastify answers a body over the limit with `connection: close` before reading it. Closing a
+ * socket with unread data makes the kernel send a reset, which can destroy the 413 answer before
+ * a proxy (our load balancer, the ALB) has read it: the client then sees a 502. When the body was
+ * declared with Content-Length and never touched, Node's server reads and discards it after the
+ * answer (bounded by the server's requestTimeout) and the connection stays usable, so the early
+ * answer always arrives. A chunked body already half-read keeps `connection: close`.
+ */
+function keepConnectionToDrain(request: FastifyRequest, reply: FastifyReply): void {
+  const raw = request.raw;
+  if (raw.headers["content-length"] !== undefined && raw.readableFlowing === null) {
+    reply.removeHeader("connection");
   }
 }
 
@@ -87,7 +103,19 @@ check the users list before sending it again.</p>
 <p><a href="/users">Go to the users list</a></p>`,
       });
     }
+    if (error instanceof OverloadedError || error instanceof StoreBusyError) {
+      request.log.warn({ reason: error.message, url: request.url }, "request shed: overloaded");
+      return reply.header("retry-after", "5").render({
+        status: 503,
+        title: "Busy",
+        body: html`<h1>This server is busy</h1>
+<p>Too many requests are waiting right now, so this one was not started and nothing was saved.
+Please try again in a few seconds.</p>
+<p><a href="/users">Go to the users list</a></p>`,
+      });
+    }
     const status = error.statusCode ?? 500;
+    if (status === 413) keepConnectionToDrain(request, reply);
     if (status >= 400 && status < 500) {
       request.log.info({ status, code: error.code, message: error.message }, "client error");
       return reply.render({ status, ...clientErrorPage(status, error, options.bodyLimit) });

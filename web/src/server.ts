@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { buildApp } from "./app.js";
-import { readCacheAddress, readSecretString } from "./aws-parameters.js";
+import { readCacheAddress, readSecretString, StartupReadError } from "./aws-parameters.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { resolveInstanceId } from "./home/instance-id.js";
 import { createKeyStore, KeyRing, type KeyStore } from "./keyring/index.js";
@@ -9,7 +9,20 @@ import { createLogger } from "./logger.js";
 import { UsersRepository } from "./users/repository.js";
 
 /** The key store named by config; on AWS the cache address and AUTH token are looked up at start. */
-async function openKeyStore(config: Config, logger: Logger): Promise<KeyStore> {
+async function openKeyStore(
+  config: Config,
+  logger: Logger,
+  startup: AbortSignal,
+): Promise<KeyStore> {
+  const aws = {
+    region: config.AWS_REGION,
+    attemptTimeoutMs: config.STARTUP_ATTEMPT_TIMEOUT_MS,
+    signal: startup,
+  };
+  const redisTimeouts = {
+    connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS,
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  };
   if (config.KEYRING_STORE === "memory") return createKeyStore({ kind: "memory", logger });
   if (config.KEYRING_STORE === "file") {
     return createKeyStore({ kind: "file", dir: resolve(config.KEYRING_DIR), logger });
@@ -17,7 +30,7 @@ async function openKeyStore(config: Config, logger: Logger): Promise<KeyStore> {
   let password = config.REDIS_AUTH_TOKEN;
   if (!password && config.REDIS_AUTH_SECRET_ID) {
     password = await readSecretString(config.REDIS_AUTH_SECRET_ID, {
-      region: config.AWS_REGION,
+      ...aws,
       endpoint: config.SECRETS_MANAGER_ENDPOINT,
     });
   }
@@ -25,20 +38,24 @@ async function openKeyStore(config: Config, logger: Logger): Promise<KeyStore> {
     return createKeyStore({
       kind: "redis",
       prefix: config.KEYRING_PREFIX,
-      redis: { url: config.REDIS_URL, tls: config.REDIS_TLS, password, logger },
+      redis: { url: config.REDIS_URL, tls: config.REDIS_TLS, password, logger, ...redisTimeouts },
       logger,
     });
   }
   const parameter = config.REDIS_ADDRESS_PARAMETER ?? "";
-  const address = await readCacheAddress(parameter, {
-    region: config.AWS_REGION,
-    endpoint: config.SSM_ENDPOINT,
-  });
+  const address = await readCacheAddress(parameter, { ...aws, endpoint: config.SSM_ENDPOINT });
   logger.info({ parameter, host: address.host, port: address.port }, "cache address read from SSM");
   return createKeyStore({
     kind: "redis",
     prefix: config.KEYRING_PREFIX,
-    redis: { host: address.host, port: address.port, tls: config.REDIS_TLS, password, logger },
+    redis: {
+      host: address.host,
+      port: address.port,
+      tls: config.REDIS_TLS,
+      password,
+      logger,
+      ...redisTimeouts,
+    },
     logger,
   });
 }
@@ -61,12 +78,19 @@ async function main(): Promise<void> {
   });
   const logger = createLogger({ level: config.LOG_LEVEL, dir: config.LOG_DIR, instanceId });
 
-  const store = await openKeyStore(config, logger);
+  // One deadline for every read from AWS before the web can serve: a stalled SSM or Secrets
+  // Manager ends the start with a clear error instead of a process that never listens.
+  const startup = AbortSignal.timeout(config.STARTUP_DEADLINE_MS);
+  const store = await openKeyStore(config, logger, startup);
   const keyRing = await KeyRing.open({ store, logger });
   const users = new UsersRepository({
     tableName: config.USERS_TABLE,
     region: config.AWS_REGION,
     endpoint: config.DYNAMODB_ENDPOINT,
+    attemptTimeoutMs: config.DYNAMODB_ATTEMPT_TIMEOUT_MS,
+    connectTimeoutMs: config.DYNAMODB_CONNECT_TIMEOUT_MS,
+    maxAttempts: config.DYNAMODB_MAX_ATTEMPTS,
+    maxInFlight: config.MAX_STORE_CALLS_IN_FLIGHT,
   });
   const app = await buildApp(config, { users, keyRing, instanceId, logger });
 
@@ -103,6 +127,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof StartupReadError) {
+    // Expected at start on a broken environment: the message says it all, a stack would not.
+    process.stderr.write(`fleetline web failed to start: ${error.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(
     `fleetline web failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
   );

@@ -114,6 +114,32 @@ describe("health", () => {
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json().checks, { dynamodb: "ok", keystore: "ok" });
   });
+
+  test("/health/ready answers the instance itself, also through nginx on 127.0.0.1 (ValidateService)", async () => {
+    const local = await t.app.inject({
+      url: "/health/ready",
+      remoteAddress: "127.0.0.1",
+      headers: { "x-forwarded-for": "127.0.0.1" },
+    });
+    assert.equal(local.statusCode, 200);
+    const v6 = await t.app.inject({ url: "/health/ready", remoteAddress: "::1" });
+    assert.equal(v6.statusCode, 200);
+  });
+
+  test("/health/ready does not exist for a client that came through a proxy from outside, or from another host", async () => {
+    for (const request of [
+      // ALB → nginx → web: the socket is loopback, the client (from trusted proxies) is not.
+      { remoteAddress: "127.0.0.1", headers: { "x-forwarded-for": "203.0.113.9, 10.50.1.20" } },
+      { remoteAddress: "10.50.1.20", headers: {} },
+      // A client cannot claim loopback through an untrusted hop.
+      { remoteAddress: "198.51.100.7", headers: { "x-forwarded-for": "127.0.0.1" } },
+    ]) {
+      const res = await t.app.inject({ url: "/health/ready", ...request });
+      assert.equal(res.statusCode, 404, JSON.stringify(request));
+      assert.match(res.body, /Page not found/);
+      assert.doesNotMatch(res.body, /dynamodb|keystore/);
+    }
+  });
 });
 
 describe("users", () => {

@@ -63,3 +63,29 @@ test("secrets are never echoed in the error", () => {
     },
   );
 });
+
+test("every wait on a dependency has a bounded default", () => {
+  const c = loadConfig({});
+  assert.equal(c.REQUEST_DEADLINE_MS, 3000, "below nginx's 30 s read timeout and the ALB's 60 s");
+  assert.equal(c.DYNAMODB_ATTEMPT_TIMEOUT_MS, 1000);
+  assert.equal(c.DYNAMODB_MAX_ATTEMPTS, 3);
+  assert.equal(c.STARTUP_DEADLINE_MS, 15_000, "well inside ValidateService's 20 × 2 s");
+  assert.equal(c.REDIS_COMMAND_TIMEOUT_MS, 1000);
+  assert.equal(c.MAX_STORE_CALLS_IN_FLIGHT, 100);
+  assert.equal(c.MAX_EVENT_LOOP_DELAY_MS, 1000);
+});
+
+test("an attempt longer than its deadline, or a deadline of 0, is refused with the reason", () => {
+  assert.throws(
+    () => loadConfig({ REQUEST_DEADLINE_MS: "500", DYNAMODB_ATTEMPT_TIMEOUT_MS: "2000" }),
+    /DYNAMODB_ATTEMPT_TIMEOUT_MS: must not exceed REQUEST_DEADLINE_MS \(500\)/,
+  );
+  assert.throws(
+    () => loadConfig({ STARTUP_DEADLINE_MS: "1000", STARTUP_ATTEMPT_TIMEOUT_MS: "5000" }),
+    /STARTUP_ATTEMPT_TIMEOUT_MS: must not exceed STARTUP_DEADLINE_MS/,
+  );
+  assert.throws(
+    () => loadConfig({ REQUEST_DEADLINE_MS: "0" }),
+    /REQUEST_DEADLINE_MS: .*\(got "0"\)/,
+  );
+});

@@ -13,13 +13,23 @@ export interface HomeRoutesOptions {
   readonly readinessTimeoutMs?: number;
 }
 
-async function check(name: string, probe: () => Promise<void>, timeoutMs: number) {
+/** Outcome of one dependency probe; `error` goes to the log only, never into the answer. */
+async function check(
+  name: string,
+  probe: (signal: AbortSignal) => Promise<void>,
+  timeoutMs: number,
+) {
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      probe(),
+      probe(controller.signal),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => {
+          const error = new Error(`no answer within ${timeoutMs} ms`);
+          controller.abort(error);
+          reject(error);
+        }, timeoutMs);
       }),
     ]);
     return { name, ok: true as const };
@@ -32,6 +42,12 @@ async function check(name: string, probe: () => Promise<void>, timeoutMs: number
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** 127.0.0.0/8 and ::1, plain or IPv4-mapped. */
+export function isLoopback(address: string): boolean {
+  const plain = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return plain === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(plain);
 }
 
 export async function homeRoutes(app: FastifyInstance, options: HomeRoutesOptions): Promise<void> {
@@ -62,20 +78,31 @@ tokens with the same shared key ring (<code>${options.keyStoreKind}</code> store
     }),
   );
 
-  app.get("/health", async (_request, reply) =>
+  // Never shed: liveness and readiness must answer truthfully under load too.
+  const unshed = { config: { shed: false } } as const;
+
+  app.get("/health", unshed, async (_request, reply) =>
     reply.header("cache-control", "no-store").send({ status: "ok", instance: instanceId }),
   );
 
-  app.get("/health/ready", async (request, reply) => {
+  // Readiness is for the instance itself (ValidateService through nginx on 127.0.0.1) and the
+  // local balancer's direct checks. request.ip is the client as the trusted proxies report it,
+  // so a request that came from outside through nginx or the ALB is not loopback even though its
+  // socket is; nginx refuses the path as well (deploy/nginx/fleetline.conf). A 404, not a 403:
+  // outside, the route does not exist.
+  app.get("/health/ready", unshed, async (request, reply) => {
+    if (!isLoopback(request.ip)) {
+      return reply.callNotFound();
+    }
     const results = await Promise.all([
-      check("dynamodb", () => users.ping(), readinessTimeout),
+      check("dynamodb", (signal) => users.ping({ signal }), readinessTimeout),
       check("keystore", () => keyRing.ping(), readinessTimeout),
     ]);
     const failing = results.filter((r) => !r.ok);
     if (failing.length > 0) request.log.warn({ failing }, "not ready");
-    const checks = Object.fromEntries(
-      results.map((r) => [r.name, r.ok ? "ok" : `down: ${r.error}`]),
-    );
+    // ok/down only: an error text would tell any reader addresses, and on AWS an IAM error
+    // names the account and the role. The log above has the reason.
+    const checks = Object.fromEntries(results.map((r) => [r.name, r.ok ? "ok" : "down"]));
     return reply
       .code(failing.length > 0 ? 503 : 200)
       .header("cache-control", "no-store")

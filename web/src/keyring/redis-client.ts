@@ -16,7 +16,10 @@ export interface RedisClientOptions {
   readonly username?: string;
   /** Receives connection errors and recoveries; connection errors never throw. */
   readonly logger: KeyRingLogger;
-  /** Give up a connection attempt after this long; default 2000 ms. */
+  /**
+   * Give up a connection attempt after this long, and destroy a connected socket that has a
+   * command out and receives nothing for this long (or commandTimeoutMs if longer); default 2000 ms.
+   */
   readonly connectTimeoutMs?: number;
   /** Reject any command, queued or sent, that has no answer after this long; default 1000 ms. */
   readonly commandTimeoutMs?: number;
@@ -35,9 +38,16 @@ export interface RedisClientOptions {
  */
 export function createRedisClient(options: RedisClientOptions): Redis {
   const maxDelay = options.maxReconnectDelayMs ?? 5000;
+  const connectTimeout = options.connectTimeoutMs ?? 2000;
+  const commandTimeout = options.commandTimeoutMs ?? 1000;
   const settings: RedisOptions = {
-    connectTimeout: options.connectTimeoutMs ?? 2000,
-    commandTimeout: options.commandTimeoutMs ?? 1000,
+    connectTimeout,
+    commandTimeout,
+    // connectTimeout ends at the TCP handshake; a server that accepts and then stays silent
+    // would hold the ready check (and every command queued behind it) on that socket for ever.
+    // commandTimeout only rejects the callers. socketTimeout destroys the socket, so ioredis
+    // reconnects and recovers once the server answers again.
+    socketTimeout: Math.max(connectTimeout, commandTimeout),
     maxRetriesPerRequest: 1,
     // ioredis waits this long for a closed socket to say so; a dead server never does, which
     // would otherwise hold a shutting-down process for the 2 s default.

@@ -6,6 +6,12 @@ export class StoreUnavailableError extends Error {
   readonly statusCode = 503;
 }
 
+/** Too many store calls in flight on this instance: refused at once rather than queued (503). */
+export class StoreBusyError extends Error {
+  override readonly name = "StoreBusyError";
+  readonly statusCode = 503;
+}
+
 /** The item changed since the client read it; carries what is stored now. */
 export class VersionConflictError extends Error {
   override readonly name = "VersionConflictError";

@@ -15,6 +15,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import {
   InvalidCursorError,
+  StoreBusyError,
   StoreUnavailableError,
   UserNotFoundError,
   VersionConflictError,
@@ -26,8 +27,25 @@ export interface UsersRepositoryOptions {
   readonly region: string;
   /** A DynamoDB-API endpoint (dynalite locally); unset on AWS. Fake credentials are used with it. */
   readonly endpoint?: string | undefined;
-  /** Per-attempt request timeout; default 3000 ms, so an outage becomes a 503 fast, not a hung page. */
-  readonly requestTimeoutMs?: number;
+  /**
+   * One attempt, from asking for a socket to the answer's headers; past it the request is
+   * destroyed with its socket (a hung socket must not go back to the pool). Default 1000 ms.
+   */
+  readonly attemptTimeoutMs?: number;
+  /** TCP connect; default 1000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** Attempts per call, with the SDK's standard backoff; default 3. */
+  readonly maxAttempts?: number;
+  /**
+   * Calls in flight above which a new call is refused at once with {@link StoreBusyError}
+   * instead of queueing for a socket; default 100.
+   */
+  readonly maxInFlight?: number;
+}
+
+/** Per-call options; `signal` is the incoming request's deadline (see deadline.ts). */
+export interface CallOptions {
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface UsersPage {
@@ -91,13 +109,20 @@ export class UsersRepository {
   private readonly raw: DynamoDBClient;
   private readonly table: string;
 
+  private readonly maxInFlight: number;
+  #inFlight = 0;
+
   constructor(options: UsersRepositoryOptions) {
     const config: DynamoDBClientConfig = {
       region: options.region,
-      maxAttempts: 2,
+      maxAttempts: options.maxAttempts ?? 3,
       requestHandler: {
-        connectionTimeout: 1000,
-        requestTimeout: options.requestTimeoutMs ?? 3000,
+        connectionTimeout: options.connectTimeoutMs ?? 1000,
+        requestTimeout: options.attemptTimeoutMs ?? 1000,
+        // Without it the installed @smithy/node-http-handler only logs a warning at
+        // requestTimeout and the call waits for ever; with it the request and its socket are
+        // destroyed, so a silent endpoint cannot fill the pool with hung sockets.
+        throwOnRequestTimeout: true,
       },
     };
     if (options.endpoint) {
@@ -109,103 +134,139 @@ export class UsersRepository {
       marshallOptions: { removeUndefinedValues: true },
     });
     this.table = options.tableName;
+    this.maxInFlight = options.maxInFlight ?? 100;
+  }
+
+  /** DynamoDB calls under way now (load shedding reads it). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** True when a new call would be refused; checked at the door before any work is done. */
+  get saturated(): boolean {
+    return this.#inFlight >= this.maxInFlight;
   }
 
   get tableName(): string {
     return this.table;
   }
 
-  async list(limit: number, cursor?: string): Promise<UsersPage> {
+  async list(limit: number, cursor?: string, options: CallOptions = {}): Promise<UsersPage> {
     const start = cursor ? decodeCursor(cursor) : undefined;
-    const out = await this.call(() =>
-      this.db.send(
-        new ScanCommand({
-          TableName: this.table,
-          Limit: limit,
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      ),
+    const out = await this.call(
+      (abortSignal) =>
+        this.db.send(
+          new ScanCommand({
+            TableName: this.table,
+            Limit: limit,
+            ExclusiveStartKey: start,
+            ConsistentRead: true,
+          }),
+          { abortSignal },
+        ),
+      options,
     );
     const users = (out.Items ?? []).filter(isUser).map(toUser);
     const next = encodeCursor(out.LastEvaluatedKey);
     return next ? { users, next } : { users };
   }
 
-  async get(id: string): Promise<User | undefined> {
+  async get(id: string, options: CallOptions = {}): Promise<User | undefined> {
     if (!isUserId(id)) return undefined;
-    const out = await this.call(() =>
-      this.db.send(new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: true })),
+    const out = await this.call(
+      (abortSignal) =>
+        this.db.send(new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: true }), {
+          abortSignal,
+        }),
+      options,
     );
     return isUser(out.Item) ? toUser(out.Item) : undefined;
   }
 
-  async create(fields: UserFields): Promise<User> {
+  async create(fields: UserFields, options: CallOptions = {}): Promise<User> {
     const now = new Date().toISOString();
     const user: User = { id: randomUUID(), ...fields, version: 1, createdAt: now, updatedAt: now };
-    await this.call(() =>
-      this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: user,
-          ConditionExpression: "attribute_not_exists(id)",
-        }),
-      ),
+    await this.call(
+      (abortSignal) =>
+        this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: user,
+            ConditionExpression: "attribute_not_exists(id)",
+          }),
+          { abortSignal },
+        ),
+      options,
     );
     return user;
   }
 
   /** Applies the change only if the stored version is still `expectedVersion`. */
-  async update(id: string, expectedVersion: number, fields: UserFields): Promise<User> {
+  async update(
+    id: string,
+    expectedVersion: number,
+    fields: UserFields,
+    options: CallOptions = {},
+  ): Promise<User> {
     if (!isUserId(id)) throw new UserNotFoundError(id);
     try {
-      const out = await this.call(() =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: { id },
-            UpdateExpression:
-              "SET firstName = :first, lastName = :last, version = :next, updatedAt = :now",
-            ConditionExpression: "attribute_exists(id) AND version = :expected",
-            ExpressionAttributeValues: {
-              ":first": fields.firstName,
-              ":last": fields.lastName,
-              ":expected": expectedVersion,
-              ":next": expectedVersion + 1,
-              ":now": new Date().toISOString(),
-            },
-            ReturnValues: "ALL_NEW",
-          }),
-        ),
+      const out = await this.call(
+        (abortSignal) =>
+          this.db.send(
+            new UpdateCommand({
+              TableName: this.table,
+              Key: { id },
+              UpdateExpression:
+                "SET firstName = :first, lastName = :last, version = :next, updatedAt = :now",
+              ConditionExpression: "attribute_exists(id) AND version = :expected",
+              ExpressionAttributeValues: {
+                ":first": fields.firstName,
+                ":last": fields.lastName,
+                ":expected": expectedVersion,
+                ":next": expectedVersion + 1,
+                ":now": new Date().toISOString(),
+              },
+              ReturnValues: "ALL_NEW",
+            }),
+            { abortSignal },
+          ),
+        options,
       );
       if (!isUser(out.Attributes)) throw new StoreUnavailableError("update returned no item");
       return toUser(out.Attributes);
     } catch (error) {
-      throw await this.explainConditionFailure(error, id);
+      throw await this.explainConditionFailure(error, id, options);
     }
   }
 
-  async delete(id: string, expectedVersion: number): Promise<void> {
+  async delete(id: string, expectedVersion: number, options: CallOptions = {}): Promise<void> {
     if (!isUserId(id)) throw new UserNotFoundError(id);
     try {
-      await this.call(() =>
-        this.db.send(
-          new DeleteCommand({
-            TableName: this.table,
-            Key: { id },
-            ConditionExpression: "attribute_exists(id) AND version = :expected",
-            ExpressionAttributeValues: { ":expected": expectedVersion },
-          }),
-        ),
+      await this.call(
+        (abortSignal) =>
+          this.db.send(
+            new DeleteCommand({
+              TableName: this.table,
+              Key: { id },
+              ConditionExpression: "attribute_exists(id) AND version = :expected",
+              ExpressionAttributeValues: { ":expected": expectedVersion },
+            }),
+            { abortSignal },
+          ),
+        options,
       );
     } catch (error) {
-      throw await this.explainConditionFailure(error, id);
+      throw await this.explainConditionFailure(error, id, options);
     }
   }
 
-  /** Readiness: the table exists and the endpoint answers. */
-  async ping(): Promise<void> {
-    await this.call(() => this.raw.send(new DescribeTableCommand({ TableName: this.table })));
+  /** Readiness: the table exists and the endpoint answers, within `signal`'s deadline. */
+  async ping(options: CallOptions = {}): Promise<void> {
+    await this.call(
+      (abortSignal) =>
+        this.raw.send(new DescribeTableCommand({ TableName: this.table }), { abortSignal }),
+      options,
+    );
   }
 
   close(): void {
@@ -214,20 +275,34 @@ export class UsersRepository {
   }
 
   /** A failed condition means either gone (404) or changed (409 with what is there now). */
-  private async explainConditionFailure(error: unknown, id: string): Promise<unknown> {
+  private async explainConditionFailure(
+    error: unknown,
+    id: string,
+    options: CallOptions,
+  ): Promise<unknown> {
     if (!(error instanceof ConditionalCheckFailedException)) return error;
-    const current = await this.get(id);
+    const current = await this.get(id, options);
     return current ? new VersionConflictError(current) : new UserNotFoundError(id);
   }
 
   /**
-   * Maps what a user cannot fix and should retry later — transport failures, timeouts,
-   * throttling, 5xx, a missing table — to StoreUnavailableError (503). Anything else (a
-   * ValidationException would be our bug) propagates and becomes a logged 500.
+   * Maps what a user cannot fix and should retry later — transport failures, timeouts, the
+   * request's deadline, throttling, 5xx, a missing table — to StoreUnavailableError (503). Anything
+   * else (a ValidationException would be our bug) propagates and becomes a logged 500.
    */
-  private async call<T>(op: () => Promise<T>): Promise<T> {
+  private async call<T>(
+    op: (abortSignal: AbortSignal | undefined) => Promise<T>,
+    options: CallOptions,
+  ): Promise<T> {
+    if (options.signal?.aborted) {
+      throw new StoreUnavailableError("DynamoDB: the request's deadline passed before the call");
+    }
+    if (this.#inFlight >= this.maxInFlight) {
+      throw new StoreBusyError(`${this.#inFlight} DynamoDB calls in flight`);
+    }
+    this.#inFlight += 1;
     try {
-      return await op();
+      return await op(options.signal);
     } catch (error) {
       if (isUnavailable(error)) {
         const name = error instanceof Error ? error.name : "UnknownError";
@@ -235,6 +310,8 @@ export class UsersRepository {
         throw new StoreUnavailableError(`DynamoDB ${name}: ${message}`, { cause: error });
       }
       throw error;
+    } finally {
+      this.#inFlight -= 1;
     }
   }
 }
@@ -247,12 +324,25 @@ const UNAVAILABLE_NAMES = new Set([
   "InternalServerError",
   "ServiceUnavailable",
   "TimeoutError",
+  "AbortError",
+]);
+
+/** Socket-level failures, whatever the SDK wraps them in (a reset after the headers carries a 200). */
+const TRANSPORT_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ECONNABORTED",
 ]);
 
 function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error instanceof ConditionalCheckFailedException) return false;
   if (UNAVAILABLE_NAMES.has(error.name)) return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && TRANSPORT_CODES.has(code)) return true;
+  if (error.message === "aborted") return true; // node:http's body cut short
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   // No HTTP status at all means the request never got an answer (refused, reset, timed out).
   return status === undefined || status >= 500;

@@ -36,17 +36,23 @@ export async function usersRoutes(
 ): Promise<void> {
   const { users, pageSize } = options;
 
-  async function load(id: string): Promise<User> {
-    const user = await users.get(id);
+  async function load(request: FastifyRequest, id: string): Promise<User> {
+    const user = await users.get(id, { signal: request.deadline() });
     if (!user) throw new UserNotFoundError(id);
     return user;
   }
 
+  // Every route that waits on the store says so: load shedding refuses them first.
+  const store = { config: { usesStore: true } } as const;
+
   app.get(
     "/users",
+    store,
     async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply) => {
       const cursor = single(request.query.cursor);
-      const result = await users.list(pageSize, cursor || undefined);
+      const result = await users.list(pageSize, cursor || undefined, {
+        signal: request.deadline(),
+      });
       return reply.render({
         title: "Users",
         section: "users",
@@ -73,49 +79,58 @@ export async function usersRoutes(
     }),
   );
 
-  app.post("/users", async (request: FastifyRequest<{ Body: FormBody }>, reply: FastifyReply) => {
-    const result = validateUserForm(request.body);
-    if (!result.value) {
+  app.post(
+    "/users",
+    store,
+    async (request: FastifyRequest<{ Body: FormBody }>, reply: FastifyReply) => {
+      const result = validateUserForm(request.body);
+      if (!result.value) {
+        return reply.render({
+          status: 400,
+          title: "Create a user",
+          section: "users",
+          body: html`<h1>Create a user</h1>${userForm({
+            action: "/users",
+            csrf: request.csrfToken(reply),
+            state: { values: result.entered, errors: result.errors },
+            submitLabel: "Create",
+          })}`,
+        });
+      }
+      const user = await users.create(result.value, { signal: request.deadline() });
+      request.log.info({ userId: user.id }, "user created");
+      return reply.redirect("/users?done=created", 303);
+    },
+  );
+
+  app.get(
+    "/users/:id/edit",
+    store,
+    async (request: FastifyRequest<{ Params: IdParams }>, reply) => {
+      const user = await load(request, request.params.id);
       return reply.render({
-        status: 400,
-        title: "Create a user",
+        title: "Edit a user",
         section: "users",
-        body: html`<h1>Create a user</h1>${userForm({
-          action: "/users",
+        body: html`<h1>Edit a user</h1>${userForm({
+          action: `/users/${user.id}`,
           csrf: request.csrfToken(reply),
-          state: { values: result.entered, errors: result.errors },
-          submitLabel: "Create",
+          state: { values: { firstName: user.firstName, lastName: user.lastName } },
+          submitLabel: "Save",
+          version: user.version,
         })}`,
       });
-    }
-    const user = await users.create(result.value);
-    request.log.info({ userId: user.id }, "user created");
-    return reply.redirect("/users?done=created", 303);
-  });
-
-  app.get("/users/:id/edit", async (request: FastifyRequest<{ Params: IdParams }>, reply) => {
-    const user = await load(request.params.id);
-    return reply.render({
-      title: "Edit a user",
-      section: "users",
-      body: html`<h1>Edit a user</h1>${userForm({
-        action: `/users/${user.id}`,
-        csrf: request.csrfToken(reply),
-        state: { values: { firstName: user.firstName, lastName: user.lastName } },
-        submitLabel: "Save",
-        version: user.version,
-      })}`,
-    });
-  });
+    },
+  );
 
   app.post(
     "/users/:id",
+    store,
     async (request: FastifyRequest<{ Params: IdParams; Body: FormBody }>, reply: FastifyReply) => {
       const { id } = request.params;
       const result = validateUserForm(request.body);
       const version = versionOf(request.body);
       if (!result.value) {
-        await load(id); // a bad form for a user that is gone is a 404, not a 400
+        await load(request, id); // a bad form for a user that is gone is a 404, not a 400
         return reply.render({
           status: 400,
           title: "Edit a user",
@@ -130,7 +145,7 @@ export async function usersRoutes(
         });
       }
       try {
-        await users.update(id, version, result.value);
+        await users.update(id, version, result.value, { signal: request.deadline() });
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
         request.log.info(
@@ -153,22 +168,27 @@ export async function usersRoutes(
     },
   );
 
-  app.get("/users/:id/delete", async (request: FastifyRequest<{ Params: IdParams }>, reply) => {
-    const user = await load(request.params.id);
-    return reply.render({
-      title: "Delete a user",
-      section: "users",
-      body: deleteConfirm(user, request.csrfToken(reply)),
-    });
-  });
+  app.get(
+    "/users/:id/delete",
+    store,
+    async (request: FastifyRequest<{ Params: IdParams }>, reply) => {
+      const user = await load(request, request.params.id);
+      return reply.render({
+        title: "Delete a user",
+        section: "users",
+        body: deleteConfirm(user, request.csrfToken(reply)),
+      });
+    },
+  );
 
   app.post(
     "/users/:id/delete",
+    store,
     async (request: FastifyRequest<{ Params: IdParams; Body: FormBody }>, reply: FastifyReply) => {
       const { id } = request.params;
       const version = versionOf(request.body);
       try {
-        await users.delete(id, version);
+        await users.delete(id, version, { signal: request.deadline() });
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
         request.log.info({ userId: id, expected: version }, "delete refused: version conflict");

@@ -12,6 +12,8 @@ export const TEST_CONFIG: AppConfig = {
   PAGE_SIZE: 5,
   DEBUG_ROUTES: true,
   KEYRING_STORE: "memory",
+  REQUEST_DEADLINE_MS: 3000,
+  MAX_EVENT_LOOP_DELAY_MS: 1000,
 };
 
 export interface TestApp {
@@ -38,7 +40,7 @@ export async function startTestApp(overrides: Partial<AppConfig> = {}): Promise<
     tableName: "Users",
     region: "us-east-1",
     endpoint: dynalite.endpoint,
-    requestTimeoutMs: 1000,
+    attemptTimeoutMs: 1000,
   });
   const app = await buildApp(
     { ...TEST_CONFIG, ...overrides },
