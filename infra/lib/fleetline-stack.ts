@@ -131,6 +131,7 @@ export class FleetlineStack extends Stack {
         logPrefix: path,
         oidcIssuer: this.operators.issuer,
         oidcClientId: this.operators.client.userPoolClientId,
+        oidcLogoutUrl: this.operators.logoutUrl,
         // The canonical origin first: the web builds its sign-in callback from it.
         publicOrigins: Fn.conditionIf(
           p.customDomain.logicalId,

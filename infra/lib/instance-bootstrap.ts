@@ -18,6 +18,8 @@ export interface InstanceBootstrapProps {
   /** OpenID issuer of the operators' user pool and the web's (public) client id. */
   readonly oidcIssuer: string;
   readonly oidcClientId: string;
+  /** The Cognito domain's `/logout` (Cognito publishes no end_session_endpoint). */
+  readonly oidcLogoutUrl: string;
   /** `https://…` origins the site is reached at, comma separated, the canonical one first. */
   readonly publicOrigins: string;
 }
@@ -47,6 +49,7 @@ export function renderUserData(props: InstanceBootstrapProps): string {
     ["FL_LOG_PREFIX", props.logPrefix],
     ["FL_OIDC_ISSUER", props.oidcIssuer],
     ["FL_OIDC_CLIENT_ID", props.oidcClientId],
+    ["FL_OIDC_LOGOUT_URL", props.oidcLogoutUrl],
     ["FL_PUBLIC_ORIGIN", props.publicOrigins],
   ];
   const parts: string[] = ["#!/bin/bash\n"];

@@ -25,6 +25,8 @@ export class Operators extends Construct {
   public readonly domain: cognito.UserPoolDomain;
   /** `https://cognito-idp.<region>.amazonaws.com/<pool id>`: the OpenID issuer. */
   public readonly issuer: string;
+  /** The managed login's sign-out endpoint, where the web ends the Cognito session too. */
+  public readonly logoutUrl: string;
 
   constructor(scope: Construct, id: string, props: OperatorsProps) {
     super(scope, id);
@@ -122,5 +124,6 @@ export class Operators extends Construct {
     });
 
     this.issuer = this.userPool.userPoolProviderUrl;
+    this.logoutUrl = `${this.domain.baseUrl()}/logout`;
   }
 }

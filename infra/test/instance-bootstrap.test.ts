@@ -127,6 +127,11 @@ describe("instance bootstrap, executed against the resolved template", () => {
         const [distributionId] = onlyResource(stack, "AWS::CloudFront::Distribution");
         assert.equal(env.OIDC_ISSUER, stack.getAtt(poolId, "ProviderURL"));
         assert.equal(env.OIDC_CLIENT_ID, client.ref);
+        const [, domain] = onlyResource(stack, "AWS::Cognito::UserPoolDomain");
+        assert.equal(
+          env.OIDC_LOGOUT_URL,
+          `https://${domain.properties.Domain}.auth.${stack.context.region}.amazoncognito.com/logout`,
+        );
         const origins = env.PUBLIC_ORIGIN!.split(",");
         assert.equal(origins[0], stack.outputs.SiteUrl);
         assert.equal(origins.at(-1), `https://${stack.getAtt(distributionId, "DomainName")}`);
