@@ -13,12 +13,18 @@ const repoRoot = resolve(import.meta.dirname, "..", "..", "..");
 const read = (path: string): string => readFileSync(join(repoRoot, path), "utf8");
 
 function installedMajor(): string {
-  const dnf = read("infra/lib/instance-bootstrap.sh")
+  const installs = read("infra/lib/instance-bootstrap.sh")
     .split("\n")
-    .find((line) => /\bdnf install\b/.test(line));
-  const match = dnf?.match(/\bnodejs(\d+)\b/);
-  assert.ok(match, `no nodejsNN package in the bootstrap's dnf line: ${dnf}`);
-  return match[1]!;
+    .filter((line) => /\bdnf install\b/.test(line));
+  const majors = installs.flatMap((line) =>
+    [...line.matchAll(/\bnodejs(\d+)\b/g)].map((m) => m[1]!),
+  );
+  assert.equal(
+    majors.length,
+    1,
+    `one nodejsNN package in the bootstrap's dnf lines: ${installs.join(" | ")}`,
+  );
+  return majors[0]!;
 }
 
 test("the systemd unit runs the Node binary that the bootstrap's package installs", () => {
