@@ -4,13 +4,17 @@ import formbody from "@fastify/formbody";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
+import type { Redis } from "ioredis";
 import { antiforgeryPlugin } from "./antiforgery/plugin.js";
+import { authPlugin } from "./auth/plugin.js";
+import { RelyingParty } from "./auth/relying-party.js";
 import { clientErrorPage } from "./client-error-page.js";
 import type { Config } from "./config.js";
 import { installErrorHandling } from "./errors.js";
 import { homeRoutes } from "./home/routes.js";
 import type { KeyRing } from "./keyring/index.js";
-import { securityHeaders } from "./security-headers.js";
+import { rateLimitPlugin } from "./rate-limit.js";
+import { SITE_SECURITY_HEADERS } from "./security-headers.js";
 import type { UsersRepository } from "./users/repository.js";
 import { usersRoutes } from "./users/routes.js";
 import { page } from "./views/layout.js";
@@ -23,6 +27,8 @@ export interface AppDeps {
   readonly instanceId: string;
   /** Default: no logging (tests). server.ts passes the process logger. */
   readonly logger?: Logger;
+  /** The key ring's Redis client, when it has one: rate limits are then counted fleet-wide. */
+  readonly rateLimitRedis?: Redis | undefined;
 }
 
 /** `TRUST_PROXY` → Fastify's trustProxy: "false" trusts nobody, otherwise a list of addresses/CIDRs. */
@@ -44,6 +50,16 @@ export type AppConfig = Pick<
   | "PAGE_SIZE"
   | "DEBUG_ROUTES"
   | "KEYRING_STORE"
+  | "KEYRING_PREFIX"
+  | "OIDC_ISSUER"
+  | "OIDC_CLIENT_ID"
+  | "OIDC_LOGOUT_URL"
+  | "PUBLIC_ORIGIN"
+  | "SESSION_TTL_SECONDS"
+  | "ANTIFORGERY_TOKEN_TTL_SECONDS"
+  | "RATE_LIMIT_SIGN_IN_MAX"
+  | "RATE_LIMIT_WRITE_MAX"
+  | "RATE_LIMIT_WINDOW_SECONDS"
 >;
 
 /** Builds the web app without listening, so tests drive it with inject() or listen on port 0. */
@@ -56,11 +72,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     // Slow or stalled clients must not hold a connection for ever.
     requestTimeout: 30_000,
     // Requests Node's parser refuses (headers over 16 KB, control characters) get a page too.
-    clientErrorHandler: clientErrorPage(deps.instanceId),
+    clientErrorHandler: clientErrorPage(deps.instanceId, SITE_SECURITY_HEADERS),
     // A malformed %-escape (400) or an overlong id (414) is refused before routing, where no hook
     // or reply decorator runs: answer with a page like every other 4xx, not Fastify's JSON.
     frameworkErrors: (error, request, reply) => {
       request.log.info({ code: error.code, url: request.url }, "client error");
+      for (const [name, value] of SITE_SECURITY_HEADERS) reply.header(name, value);
       void (reply as FastifyReply)
         .code(error.statusCode ?? 400)
         .header("x-served-by", deps.instanceId)
@@ -78,27 +95,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     },
   }) as unknown as FastifyInstance;
 
-  const headers = [
-    ...securityHeaders({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'none'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", "data:"],
-          fontSrc: ["'self'"],
-          connectSrc: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          baseUri: ["'none'"],
-          objectSrc: ["'none'"],
-        },
-      },
-      referrerPolicy: { policy: "same-origin" },
-    }),
-    ["x-served-by", deps.instanceId],
-  ] as const;
+  const headers = [...SITE_SECURITY_HEADERS, ["x-served-by", deps.instanceId]] as const;
   // One synchronous hook for every fixed header (see security-headers.ts for why not @fastify/helmet).
   app.addHook("onRequest", (_request, reply, done) => {
     for (const [name, value] of headers) reply.header(name, value);
@@ -110,7 +107,37 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   app.removeAllContentTypeParsers();
   await app.register(formbody);
   await app.register(replyPagePlugin, { instanceId: deps.instanceId });
-  await app.register(antiforgeryPlugin, { keyRing: deps.keyRing });
+  // Order matters: limits first (a refused request costs one counter), then who is signed in,
+  // then the anti-forgery check that binds to that session.
+  await app.register(rateLimitPlugin, {
+    signInMax: config.RATE_LIMIT_SIGN_IN_MAX,
+    writeMax: config.RATE_LIMIT_WRITE_MAX,
+    windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+    redis: deps.rateLimitRedis,
+    redisPrefix: `${config.KEYRING_PREFIX}:ratelimit:`,
+  });
+  const publicOrigin = config.PUBLIC_ORIGIN[0];
+  await app.register(authPlugin, {
+    keyRing: deps.keyRing,
+    relyingParty:
+      config.OIDC_ISSUER !== undefined && config.OIDC_CLIENT_ID !== undefined && publicOrigin
+        ? new RelyingParty({
+            issuer: config.OIDC_ISSUER,
+            clientId: config.OIDC_CLIENT_ID,
+            redirectUri: `${publicOrigin}/auth/callback`,
+            postLogoutRedirectUri: `${publicOrigin}/`,
+            logoutUrl: config.OIDC_LOGOUT_URL,
+          })
+        : undefined,
+    sessionTtlSeconds: config.SESSION_TTL_SECONDS,
+    secureCookies: publicOrigin?.startsWith("https:") ?? false,
+    publicOrigin,
+  });
+  await app.register(antiforgeryPlugin, {
+    keyRing: deps.keyRing,
+    allowedOrigins: config.PUBLIC_ORIGIN,
+    tokenTtlSeconds: config.ANTIFORGERY_TOKEN_TTL_SECONDS,
+  });
   await app.register(fastifyStatic, {
     root: PUBLIC_DIR,
     prefix: "/static/",

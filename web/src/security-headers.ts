@@ -23,3 +23,27 @@ export function securityHeaders(
   });
   return [...headers];
 }
+
+/**
+ * The site's headers, one list for every way a response leaves: Fastify's hook, the framework
+ * error handler (400/414 before routing, where no hook runs) and the raw answers written to the
+ * socket for requests Node's parser refuses.
+ */
+export const SITE_SECURITY_HEADERS = securityHeaders({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'none'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      fontSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+  },
+  referrerPolicy: { policy: "same-origin" },
+});

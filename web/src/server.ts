@@ -4,7 +4,7 @@ import { buildApp } from "./app.js";
 import { readCacheAddress, readSecretString } from "./aws-parameters.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { resolveInstanceId } from "./home/instance-id.js";
-import { createKeyStore, KeyRing, type KeyStore } from "./keyring/index.js";
+import { createKeyStore, KeyRing, type KeyStore, RedisKeyStore } from "./keyring/index.js";
 import { createLogger } from "./logger.js";
 import { UsersRepository } from "./users/repository.js";
 
@@ -68,7 +68,17 @@ async function main(): Promise<void> {
     region: config.AWS_REGION,
     endpoint: config.DYNAMODB_ENDPOINT,
   });
-  const app = await buildApp(config, { users, keyRing, instanceId, logger });
+  const app = await buildApp(config, {
+    users,
+    keyRing,
+    instanceId,
+    logger,
+    // Rate limits share the key ring's cache, so the fleet counts each client once.
+    rateLimitRedis: store instanceof RedisKeyStore ? store.client : undefined,
+  });
+  if (config.OIDC_ISSUER === undefined) {
+    logger.warn("OIDC_ISSUER is not set: nobody can sign in, the users pages are closed");
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
