@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { generateKeyPairSync, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -170,8 +170,19 @@ export async function startLocalOidcProvider(
     },
     claims: { openid: ["sub"], email: ["email", "email_verified"] },
     scopes: ["openid", "email"],
-    // Fresh per start: nothing of the provider's needs to outlive it locally.
+    // Fresh per start: nothing of the provider's needs to outlive it locally (the web reads the
+    // ID token's signing key from the JWKS on each sign-in it cannot verify).
     cookies: { keys: [randomBytes(32).toString("base64url")] },
+    jwks: {
+      keys: [
+        {
+          ...generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "jwk" }),
+          kid: randomBytes(8).toString("hex"),
+          use: "sig",
+          alg: "RS256",
+        },
+      ],
+    },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },

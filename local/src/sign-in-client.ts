@@ -9,6 +9,8 @@ export interface SignInResult {
   readonly cookie: string;
   /** Where the web sent the browser after the callback (the return-to path). */
   readonly location: string;
+  /** The Set-Cookie lines of the web's callback answer, as sent (attributes included). */
+  readonly callbackSetCookie: readonly string[];
   /** Every request of the dance, in order, for assertions and failure messages. */
   readonly hops: ReadonlyArray<{ readonly method: string; readonly url: string; readonly status: number }>;
 }
@@ -92,7 +94,12 @@ export async function signInOverHttp(options: SignInOptions): Promise<SignInResu
       if (sameAsSite && url.pathname === "/auth/callback") {
         const name = ["__Host-fleetline.session", "fleetline.session"].find((n) => jar.get(site, n));
         if (!name) throw new Error(`callback set no session cookie: ${describe(hops)}`);
-        return { cookie: `${name}=${jar.get(site, name)}`, location, hops };
+        return {
+          cookie: `${name}=${jar.get(site, name)}`,
+          location,
+          callbackSetCookie: res.headers.getSetCookie(),
+          hops,
+        };
       }
       next = { url: target, method: "GET" };
       continue;

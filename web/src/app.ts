@@ -107,6 +107,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   app.removeAllContentTypeParsers();
   await app.register(formbody);
   await app.register(replyPagePlugin, { instanceId: deps.instanceId });
+  // Before any plugin adds routes: Fastify binds a route to the error handler set when it is added.
+  installErrorHandling(app, { bodyLimit: config.BODY_LIMIT_BYTES });
   // Order matters: limits first (a refused request costs one counter), then who is signed in,
   // then the anti-forgery check that binds to that session.
   await app.register(rateLimitPlugin, {
@@ -144,7 +146,6 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     maxAge: "1h",
     index: false,
   });
-  installErrorHandling(app, { bodyLimit: config.BODY_LIMIT_BYTES });
 
   await app.register(homeRoutes, {
     instanceId: deps.instanceId,
