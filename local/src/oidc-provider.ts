@@ -116,7 +116,8 @@ function send(res: ServerResponse, status: number, html: string): void {
   res.writeHead(status, {
     "content-type": "text/html; charset=utf-8",
     "cache-control": "no-store",
-    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    "content-security-policy":
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
     "x-content-type-options": "nosniff",
   });
   res.end(html);
@@ -176,7 +177,9 @@ export async function startLocalOidcProvider(
     jwks: {
       keys: [
         {
-          ...generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "jwk" }),
+          ...generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+            format: "jwk",
+          }),
           kid: randomBytes(8).toString("hex"),
           use: "sig",
           alg: "RS256",
@@ -228,7 +231,14 @@ export async function startLocalOidcProvider(
     }
     interaction(req, res, Boolean(match[2])).catch((err: unknown) => {
       if (!res.headersSent) {
-        send(res, 400, page("Sign-in error", `<h1>Sign-in error</h1><p class="error">${escapeHtml(err instanceof Error ? err.message : String(err))}</p><p>Go back to the site and sign in again.</p>`));
+        send(
+          res,
+          400,
+          page(
+            "Sign-in error",
+            `<h1>Sign-in error</h1><p class="error">${escapeHtml(err instanceof Error ? err.message : String(err))}</p><p>Go back to the site and sign in again.</p>`,
+          ),
+        );
       } else res.end();
     });
   };

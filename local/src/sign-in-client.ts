@@ -12,7 +12,11 @@ export interface SignInResult {
   /** The Set-Cookie lines of the web's callback answer, as sent (attributes included). */
   readonly callbackSetCookie: readonly string[];
   /** Every request of the dance, in order, for assertions and failure messages. */
-  readonly hops: ReadonlyArray<{ readonly method: string; readonly url: string; readonly status: number }>;
+  readonly hops: ReadonlyArray<{
+    readonly method: string;
+    readonly url: string;
+    readonly status: number;
+  }>;
 }
 
 export interface SignInOptions {
@@ -47,7 +51,9 @@ class CookieJar {
       if (eq < 1) continue;
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
-      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
+      const expired = attributes.some(
+        (a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a),
+      );
       if (expired || value === "") jar.delete(name);
       else jar.set(name, value);
     }
@@ -92,7 +98,9 @@ export async function signInOverHttp(options: SignInOptions): Promise<SignInResu
       const target = new URL(location, url);
       // Back on the site after the callback: done when the session cookie is set.
       if (sameAsSite && url.pathname === "/auth/callback") {
-        const name = ["__Host-fleetline.session", "fleetline.session"].find((n) => jar.get(site, n));
+        const name = ["__Host-fleetline.session", "fleetline.session"].find((n) =>
+          jar.get(site, n),
+        );
         if (!name) throw new Error(`callback set no session cookie: ${describe(hops)}`);
         return {
           cookie: `${name}=${jar.get(site, name)}`,
@@ -108,13 +116,18 @@ export async function signInOverHttp(options: SignInOptions): Promise<SignInResu
     const form = /<form[^>]*method="post"[^>]*action="([^"]*\/login)"/i.exec(text);
     if (res.status === 200 && form?.[1]) {
       next = {
-        url: new URL(form[1].replace(/&#(\d+);/g, (_m, c: string) => String.fromCharCode(Number(c))), url),
+        url: new URL(
+          form[1].replace(/&#(\d+);/g, (_m, c: string) => String.fromCharCode(Number(c))),
+          url,
+        ),
         method: "POST",
         body: new URLSearchParams({ email: options.email, password: options.password }).toString(),
       };
       continue;
     }
-    throw new Error(`sign-in stopped at ${method} ${url.href} → ${res.status}: ${text.slice(0, 300)}\n${describe(hops)}`);
+    throw new Error(
+      `sign-in stopped at ${method} ${url.href} → ${res.status}: ${text.slice(0, 300)}\n${describe(hops)}`,
+    );
   }
   throw new Error(`sign-in did not finish in 20 requests: ${describe(hops)}`);
 }

@@ -3,8 +3,8 @@ import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
-import type { Logger } from "pino";
 import type { Redis } from "ioredis";
+import type { Logger } from "pino";
 import { antiforgeryPlugin } from "./antiforgery/plugin.js";
 import { authPlugin } from "./auth/plugin.js";
 import { RelyingParty } from "./auth/relying-party.js";
@@ -27,6 +27,11 @@ export interface AppDeps {
   readonly instanceId: string;
   /** Default: no logging (tests). server.ts passes the process logger. */
   readonly logger?: Logger;
+  /**
+   * Signs sessions and sign-in flows; default `keyRing`. Differs only under SESSION_KEYRING_DIR
+   * (the local `--keyring memory` demonstration).
+   */
+  readonly sessionKeyRing?: KeyRing;
   /** The key ring's Redis client, when it has one: rate limits are then counted fleet-wide. */
   readonly rateLimitRedis?: Redis | undefined;
 }
@@ -120,7 +125,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   });
   const publicOrigin = config.PUBLIC_ORIGIN[0];
   await app.register(authPlugin, {
-    keyRing: deps.keyRing,
+    keyRing: deps.sessionKeyRing ?? deps.keyRing,
     relyingParty:
       config.OIDC_ISSUER !== undefined && config.OIDC_CLIENT_ID !== undefined && publicOrigin
         ? new RelyingParty({

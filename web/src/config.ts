@@ -13,7 +13,12 @@ const optionalText = z
 
 /** 127.0.0.1, ::1 or localhost: where plain-http OpenID is acceptable (a provider on this machine). */
 export function isLoopbackHost(hostname: string): boolean {
-  return hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]" || hostname === "::1";
+  return (
+    hostname === "127.0.0.1" ||
+    hostname === "localhost" ||
+    hostname === "[::1]" ||
+    hostname === "::1"
+  );
 }
 
 /**
@@ -96,7 +101,10 @@ export const configSchema = z
             ctx.addIssue({ code: "custom", message: `${JSON.stringify(item)} is not a URL` });
             return z.NEVER;
           }
-          if ((url.protocol !== "https:" && url.protocol !== "http:") || url.origin !== item.replace(/\/$/, "")) {
+          if (
+            (url.protocol !== "https:" && url.protocol !== "http:") ||
+            url.origin !== item.replace(/\/$/, "")
+          ) {
             ctx.addIssue({
               code: "custom",
               message: `${JSON.stringify(item)} is not an origin (scheme://host[:port], no path)`,
@@ -107,10 +115,26 @@ export const configSchema = z
         }
         return origins;
       }),
+    /**
+     * Sign sessions with a file key ring in this directory instead of the main ring. Only for
+     * `npm start -- --keyring memory`, which keeps the anti-forgery keys per instance on purpose
+     * (the original's bug) yet must let the operator stay signed in across instances. Unset on AWS.
+     */
+    SESSION_KEYRING_DIR: optionalText,
     /** Absolute lifetime of a sign-in, counted from the moment the provider vouched for the operator. */
-    SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(8 * 3600),
+    SESSION_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(8 * 3600),
     /** How long a form's anti-forgery token is accepted after the page was served. */
-    ANTIFORGERY_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(4 * 3600),
+    ANTIFORGERY_TOKEN_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(86_400)
+      .default(4 * 3600),
     /** Sign-in attempts (GET /auth/sign-in and /auth/callback) per client per window. */
     RATE_LIMIT_SIGN_IN_MAX: z.coerce.number().int().min(1).default(20),
     /** State-changing requests (POST…) per client per window. */
@@ -127,7 +151,11 @@ export const configSchema = z
     }
     if (c.OIDC_ISSUER !== undefined) {
       if (c.OIDC_CLIENT_ID === undefined) {
-        ctx.addIssue({ code: "custom", path: ["OIDC_CLIENT_ID"], message: "OIDC_ISSUER needs OIDC_CLIENT_ID" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["OIDC_CLIENT_ID"],
+          message: "OIDC_ISSUER needs OIDC_CLIENT_ID",
+        });
       }
       if (c.PUBLIC_ORIGIN.length === 0) {
         ctx.addIssue({

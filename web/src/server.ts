@@ -63,6 +63,13 @@ async function main(): Promise<void> {
 
   const store = await openKeyStore(config, logger);
   const keyRing = await KeyRing.open({ store, logger });
+  const sessionKeyRing =
+    config.SESSION_KEYRING_DIR === undefined
+      ? keyRing
+      : await KeyRing.open({
+          store: createKeyStore({ kind: "file", dir: resolve(config.SESSION_KEYRING_DIR), logger }),
+          logger,
+        });
   const users = new UsersRepository({
     tableName: config.USERS_TABLE,
     region: config.AWS_REGION,
@@ -71,6 +78,7 @@ async function main(): Promise<void> {
   const app = await buildApp(config, {
     users,
     keyRing,
+    sessionKeyRing,
     instanceId,
     logger,
     // Rate limits share the key ring's cache, so the fleet counts each client once.
@@ -93,6 +101,7 @@ async function main(): Promise<void> {
     try {
       await app.close();
       await keyRing.close();
+      if (sessionKeyRing !== keyRing) await sessionKeyRing.close();
       users.close();
       logger.info("stopped");
       logger.flush();

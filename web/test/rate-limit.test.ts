@@ -41,7 +41,8 @@ describe("per-instance limits (file or memory key ring)", () => {
     // Reading is not limited, and anonymous POSTs are counted too (a flood costs nothing).
     assert.equal((await app.inject({ url: "/users" })).statusCode, 200);
     assert.equal(
-      (await app.app.inject({ method: "POST", url: "/users", headers: FORM_HEADERS, payload: "" })).statusCode,
+      (await app.app.inject({ method: "POST", url: "/users", headers: FORM_HEADERS, payload: "" }))
+        .statusCode,
       429,
     );
   });
@@ -97,9 +98,17 @@ describe("fleet-wide limits (Redis key ring)", async () => {
     // so each instance can keep its own ring.
     const apps = await Promise.all(
       clients.map(async (redis, i) => {
-        const keyRing = await KeyRing.open({ store: createKeyStore({ kind: "memory", logger }), logger });
+        const keyRing = await KeyRing.open({
+          store: createKeyStore({ kind: "memory", logger }),
+          logger,
+        });
         const app = await buildApp(
-          { ...TEST_CONFIG, KEYRING_STORE: "redis", KEYRING_PREFIX: prefix, RATE_LIMIT_WRITE_MAX: 4 },
+          {
+            ...TEST_CONFIG,
+            KEYRING_STORE: "redis",
+            KEYRING_PREFIX: prefix,
+            RATE_LIMIT_WRITE_MAX: 4,
+          },
           { users: {} as never, keyRing, instanceId: `web-${i + 1}`, rateLimitRedis: redis },
         );
         t.after(async () => {
@@ -113,8 +122,17 @@ describe("fleet-wide limits (Redis key ring)", async () => {
     for (let i = 0; i < 6; i++) {
       const app = apps[i % 2];
       assert.ok(app);
-      const res = await app.inject({ method: "POST", url: "/users", headers: FORM_HEADERS, payload: "" });
-      seen.push([String(res.headers["x-served-by"]), res.statusCode, String(res.headers["ratelimit-remaining"])]);
+      const res = await app.inject({
+        method: "POST",
+        url: "/users",
+        headers: FORM_HEADERS,
+        payload: "",
+      });
+      seen.push([
+        String(res.headers["x-served-by"]),
+        res.statusCode,
+        String(res.headers["ratelimit-remaining"]),
+      ]);
     }
     assert.deepEqual(seen, [
       ["web-1", 403, "3"],

@@ -30,9 +30,21 @@ test("every kind of answer carries the security headers", async () => {
     ["a redirect to sign in", "GET /users HTTP/1.1", 303],
     ["a 404", "GET /static/nope.css HTTP/1.1", 404],
     ["a malformed %-escape (framework error, before routing)", "GET /users/%zz/edit HTTP/1.1", 400],
-    ["an overlong id (framework error, before routing)", `GET /users/${"a".repeat(300)}/edit HTTP/1.1`, 414],
-    ["a control character in a header (Node's parser, raw socket answer)", "GET / HTTP/1.1\r\nx-bad: a\u0001b", 400],
-    ["headers over 16 KB (Node's parser, raw socket answer)", `GET / HTTP/1.1\r\nx-big: ${"a".repeat(20_000)}`, 431],
+    [
+      "an overlong id (framework error, before routing)",
+      `GET /users/${"a".repeat(300)}/edit HTTP/1.1`,
+      414,
+    ],
+    [
+      "a control character in a header (Node's parser, raw socket answer)",
+      "GET / HTTP/1.1\r\nx-bad: a\u0001b",
+      400,
+    ],
+    [
+      "headers over 16 KB (Node's parser, raw socket answer)",
+      `GET / HTTP/1.1\r\nx-big: ${"a".repeat(20_000)}`,
+      431,
+    ],
   ];
   for (const [what, head, status] of cases) {
     const res = await rawRequest(port, head);

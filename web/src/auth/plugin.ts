@@ -127,7 +127,10 @@ async function auth(app: FastifyInstance, options: AuthOptions): Promise<void> {
       if (request.session !== null) return reply.redirect(returnTo ?? "/users", 303);
       if (relyingParty === undefined) {
         request.log.warn("sign-in requested but OIDC_ISSUER is not configured");
-        return unavailable(reply, "Sign-in is not configured on this instance (OIDC_ISSUER is unset).");
+        return unavailable(
+          reply,
+          "Sign-in is not configured on this instance (OIDC_ISSUER is unset).",
+        );
       }
       let signIn: Awaited<ReturnType<RelyingParty["signInRequest"]>>;
       try {
@@ -154,7 +157,10 @@ async function auth(app: FastifyInstance, options: AuthOptions): Promise<void> {
     "/auth/callback",
     async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply) => {
       if (relyingParty === undefined || options.publicOrigin === undefined) {
-        return unavailable(reply, "Sign-in is not configured on this instance (OIDC_ISSUER is unset).");
+        return unavailable(
+          reply,
+          "Sign-in is not configured on this instance (OIDC_ISSUER is unset).",
+        );
       }
       const flow = await openSignInFlow(keyRing, request.cookies[flowCookie]);
       if (flow === undefined) {
@@ -205,4 +211,7 @@ async function auth(app: FastifyInstance, options: AuthOptions): Promise<void> {
   });
 }
 
-export const authPlugin = fp(auth, { name: "auth", dependencies: ["@fastify/cookie", "reply-page"] });
+export const authPlugin = fp(auth, {
+  name: "auth",
+  dependencies: ["@fastify/cookie", "reply-page"],
+});

@@ -8,7 +8,8 @@ const MAX_LENGTH = 2048;
  * parameter cannot be used as an open redirect.
  */
 export function safeReturnTo(value: unknown): string | undefined {
-  if (typeof value !== "string" || value.length === 0 || value.length > MAX_LENGTH) return undefined;
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_LENGTH)
+    return undefined;
   if (!value.startsWith("/") || value.startsWith("//")) return undefined;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\\\u0000-\u001f\u007f]/.test(value)) return undefined;

@@ -57,7 +57,10 @@ export async function readSession(
   cookie: string | undefined,
   ttlSeconds: number,
   nowMs: number = Date.now(),
-): Promise<{ readonly ok: true; readonly session: Session } | { readonly ok: false; readonly reason: SessionFailure; readonly keyId?: string }> {
+): Promise<
+  | { readonly ok: true; readonly session: Session }
+  | { readonly ok: false; readonly reason: SessionFailure; readonly keyId?: string }
+> {
   const result = await verify(keys, PURPOSE, PREFIX, cookie);
   if (!result.ok) return result;
   const value = result.value as Partial<Record<keyof Session, unknown>> | null;

@@ -26,7 +26,11 @@ export function signInFlowCookieName(secure: boolean): string {
   return secure ? "__Host-fleetline.sign-in" : "fleetline.sign-in";
 }
 
-export function sealSignInFlow(key: SigningKey, flow: Omit<SignInFlow, "iat">, nowMs = Date.now()): string {
+export function sealSignInFlow(
+  key: SigningKey,
+  flow: Omit<SignInFlow, "iat">,
+  nowMs = Date.now(),
+): string {
   return sign(key, PURPOSE, PREFIX, { ...flow, iat: Math.floor(nowMs / 1000) });
 }
 

@@ -61,7 +61,11 @@ export async function verify(
     return { ok: false, reason: "bad-signature", keyId };
   }
   try {
-    return { ok: true, value: JSON.parse(Buffer.from(payload, "base64url").toString("utf8")), keyId };
+    return {
+      ok: true,
+      value: JSON.parse(Buffer.from(payload, "base64url").toString("utf8")),
+      keyId,
+    };
   } catch {
     // Signed by us, so this cannot happen short of a bug; refuse rather than crash.
     return { ok: false, reason: "malformed", keyId };

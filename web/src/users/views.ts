@@ -54,11 +54,13 @@ export function userForm(o: UserFormOptions): Html {
 }
 
 // A Map, not an object: `?done=constructor` must not find Object.prototype's members.
-const NOTICES: ReadonlyMap<string, string> = new Map(Object.entries({
-  created: "User created.",
-  updated: "User updated.",
-  deleted: "User deleted.",
-}));
+const NOTICES: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    created: "User created.",
+    updated: "User updated.",
+    deleted: "User deleted.",
+  }),
+);
 
 export function usersList(options: {
   readonly users: readonly User[];

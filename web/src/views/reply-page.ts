@@ -27,7 +27,8 @@ export const replyPagePlugin = fp(
   async (app: FastifyInstance, options: ReplyPageOptions) => {
     app.decorateReply("render", function render(this: FastifyReply, o: RenderOptions) {
       // `session` is decorated by the auth plugin, registered after this one.
-      const session = (this.request as { session?: { sub: string; email?: string } | null }).session;
+      const session = (this.request as { session?: { sub: string; email?: string } | null })
+        .session;
       const account =
         session && typeof this.request.csrfToken === "function"
           ? { name: session.email ?? session.sub, csrf: this.request.csrfToken(this) }

@@ -35,7 +35,15 @@ test("a token signed by a different key with the same id does not verify", async
 
 test("non-string, oversized and odd tokens are malformed, never a throw", async () => {
   const sid = newSessionId();
-  for (const token of [["a", "b"], 42, "x".repeat(5000), "v1....", "v2.a.b.c.d", "v2.a.b.c.d.e", "\u0000"]) {
+  for (const token of [
+    ["a", "b"],
+    42,
+    "x".repeat(5000),
+    "v1....",
+    "v2.a.b.c.d",
+    "v2.a.b.c.d.e",
+    "\u0000",
+  ]) {
     const result = await verifyToken(resolverOf(key), token, sid);
     assert.equal(
       !result.ok && result.reason,
@@ -51,7 +59,8 @@ test("a token carries its issue time inside the signature and expires after maxA
   const sid = newSessionId();
   const issuedAt = Date.parse("2026-12-01T08:00:00Z");
   const token = issueToken(key, sid, issuedAt);
-  const at = (ms: number) => verifyToken(resolverOf(key), token, sid, { maxAgeSeconds: 3600, nowMs: ms });
+  const at = (ms: number) =>
+    verifyToken(resolverOf(key), token, sid, { maxAgeSeconds: 3600, nowMs: ms });
   assert.equal((await at(issuedAt + 3_599_000)).ok, true);
   const late = await at(issuedAt + 3_600_000);
   assert.equal(!late.ok && late.reason, "expired-token");

@@ -90,7 +90,11 @@ describe("session cookies are issued by the server only", () => {
         method: "POST",
         url: "/users",
         headers: { ...FORM_HEADERS, cookie },
-        payload: form({ _csrf: issueToken(t.keyRing.signingKey(), sid), firstName: "F", lastName: "G" }),
+        payload: form({
+          _csrf: issueToken(t.keyRing.signingKey(), sid),
+          firstName: "F",
+          lastName: "G",
+        }),
       });
       assert.equal(res.statusCode, 403);
     }
@@ -113,10 +117,16 @@ describe("session cookies are issued by the server only", () => {
     const ttlMs = 8 * 3600 * 1000;
     const old = issueSession(key, { sub: "op" }, Date.now() - ttlMs - 1000).cookie;
     const young = issueSession(key, { sub: "op" }, Date.now() - ttlMs + 60_000).cookie;
-    const expired = await t.app.inject({ url: "/users", headers: { cookie: `fleetline.session=${old}` } });
+    const expired = await t.app.inject({
+      url: "/users",
+      headers: { cookie: `fleetline.session=${old}` },
+    });
     assert.equal(expired.statusCode, 303);
     assert.equal(sessionRefusals().at(-1), "expired");
-    const fine = await t.app.inject({ url: "/users", headers: { cookie: `fleetline.session=${young}` } });
+    const fine = await t.app.inject({
+      url: "/users",
+      headers: { cookie: `fleetline.session=${young}` },
+    });
     assert.equal(fine.statusCode, 200);
   });
 
@@ -224,12 +234,25 @@ describe("sign-in redirects", () => {
 
 describe("sign-out", () => {
   test("needs the anti-forgery token, then clears the session and ends the provider's", async (c) => {
-    const cognito = await startTestApp({ OIDC_LOGOUT_URL: "https://fleetline.auth.example/logout" });
+    const cognito = await startTestApp({
+      OIDC_LOGOUT_URL: "https://fleetline.auth.example/logout",
+    });
     c.after(() => cognito.close());
-    const forged = await cognito.inject({ method: "POST", url: "/auth/sign-out", headers: FORM_HEADERS, payload: "" });
-    assert.equal(forged.statusCode, 403, "no token: a cross-site page cannot sign the operator out");
+    const forged = await cognito.inject({
+      method: "POST",
+      url: "/auth/sign-out",
+      headers: FORM_HEADERS,
+      payload: "",
+    });
+    assert.equal(
+      forged.statusCode,
+      403,
+      "no token: a cross-site page cannot sign the operator out",
+    );
     const page = await cognito.inject({ url: "/users" });
-    const token = /action="\/auth\/sign-out">[\s\S]*?name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
+    const token = /action="\/auth\/sign-out">[\s\S]*?name="_csrf" value="([^"]+)"/.exec(
+      page.body,
+    )?.[1];
     assert.ok(token, "the header carries a sign-out form");
     assert.match(page.body, /data-testid="signed-in-as">operator@example\.test</);
     const res = await cognito.inject({
@@ -243,11 +266,19 @@ describe("sign-out", () => {
     assert.equal(location.origin + location.pathname, "https://fleetline.auth.example/logout");
     assert.equal(location.searchParams.get("client_id"), "test-client");
     assert.equal(location.searchParams.get("logout_uri"), `${ORIGIN}/`);
-    assert.match(String(res.headers["set-cookie"]), /^fleetline\.session=;.*Expires=Thu, 01 Jan 1970/);
+    assert.match(
+      String(res.headers["set-cookie"]),
+      /^fleetline\.session=;.*Expires=Thu, 01 Jan 1970/,
+    );
   });
 
   test("without a session it just goes home", async () => {
-    const res = await t.app.inject({ method: "POST", url: "/auth/sign-out", headers: FORM_HEADERS, payload: "" });
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/auth/sign-out",
+      headers: FORM_HEADERS,
+      payload: "",
+    });
     assert.equal(res.statusCode, 303);
     assert.equal(res.headers.location, "/");
   });
@@ -260,7 +291,10 @@ describe("over HTTPS (an https public origin)", () => {
     assert.match(https.cookie, /^__Host-fleetline\.session=/);
     assert.equal((await https.inject({ url: "/users" })).statusCode, 200);
     const plain = https.cookie.replace("__Host-", "");
-    assert.equal((await https.app.inject({ url: "/users", headers: { cookie: plain } })).statusCode, 303);
+    assert.equal(
+      (await https.app.inject({ url: "/users", headers: { cookie: plain } })).statusCode,
+      303,
+    );
     const page = await https.inject({ url: "/users" });
     const token = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? "";
     const out = await https.inject({

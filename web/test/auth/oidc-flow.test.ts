@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 // The local stack's provider: a real oidc-provider, not a mock (local/ owns it for `npm start`).
-import { type LocalOidcProvider, startLocalOidcProvider } from "../../../local/src/oidc-provider.js";
-import { signInOverHttp } from "../../../local/src/sign-in-client.js";
+import {
+  type LocalOidcProvider,
+  startLocalOidcProvider,
+} from "../../../local/src/oidc-provider.js";
 import { freePort } from "../../../local/src/ports.js";
+import { signInOverHttp } from "../../../local/src/sign-in-client.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 
 let provider: LocalOidcProvider;
@@ -32,7 +35,9 @@ describe("sign-in through a real OpenID provider", () => {
   test("code flow with PKCE, state and nonce ends with a session and back on the page asked for", async () => {
     const anonymous = await fetch(`${origin}/users/new`, noRedirect);
     assert.equal(anonymous.status, 303);
-    const returnTo = new URL(anonymous.headers.get("location") ?? "", origin).searchParams.get("returnTo");
+    const returnTo = new URL(anonymous.headers.get("location") ?? "", origin).searchParams.get(
+      "returnTo",
+    );
     assert.equal(returnTo, "/users/new");
 
     const start = await fetch(`${origin}/auth/sign-in?returnTo=%2Fusers%2Fnew`, noRedirect);
@@ -84,10 +89,13 @@ describe("sign-in through a real OpenID provider", () => {
 
     const start = await fetch(`${origin}/auth/sign-in`, noRedirect);
     const flow = (start.headers.getSetCookie()[0] ?? "").split(";")[0] ?? "";
-    const changed = await fetch(`${origin}/auth/callback?code=abc&state=not-the-state&iss=${encodeURIComponent(provider.issuer)}`, {
-      ...noRedirect,
-      headers: { cookie: flow },
-    });
+    const changed = await fetch(
+      `${origin}/auth/callback?code=abc&state=not-the-state&iss=${encodeURIComponent(provider.issuer)}`,
+      {
+        ...noRedirect,
+        headers: { cookie: flow },
+      },
+    );
     assert.equal(changed.status, 400);
     assert.match(await changed.text(), /could not be verified/);
     assert.ok(t.logs.some((l) => l.msg === "sign-in callback refused"));
@@ -104,7 +112,7 @@ describe("sign-in through a real OpenID provider", () => {
     // Same URL again, with a valid flow cookie from a new start: the code was already redeemed.
     const start = await fetch(`${origin}/auth/sign-in`, noRedirect);
     const flow = (start.headers.getSetCookie()[0] ?? "").split(";")[0] ?? "";
-    const replay = await fetch(callback.url, { ...noRedirect, headers: { cookie: flow } });
+    const replay = await fetch(callback?.url ?? "", { ...noRedirect, headers: { cookie: flow } });
     assert.equal(replay.status, 400);
   });
 
@@ -114,8 +122,11 @@ describe("sign-in through a real OpenID provider", () => {
       email: provider.operator.email,
       password: provider.operator.password,
     });
-    const page = await (await fetch(`${origin}/users`, { headers: { cookie: signedIn.cookie } })).text();
-    const token = /action="\/auth\/sign-out">[\s\S]*?name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+    const page = await (
+      await fetch(`${origin}/users`, { headers: { cookie: signedIn.cookie } })
+    ).text();
+    const token =
+      /action="\/auth\/sign-out">[\s\S]*?name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
     const out = await fetch(`${origin}/auth/sign-out`, {
       ...noRedirect,
       method: "POST",
