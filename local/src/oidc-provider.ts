@@ -3,7 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
-import Provider, { type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import type { Configuration, KoaContextWithOIDC } from "oidc-provider";
+import { createLocalMemoryAdapter } from "./oidc-memory-adapter.js";
 
 /** The dev operator who can sign in locally. */
 export interface DevOperator {
@@ -214,8 +215,13 @@ export async function startLocalOidcProvider(
     },
     // Cognito puts the e-mail in the ID token; so does this provider, or the header shows the subject.
     conformIdTokenClaims: false,
+    adapter: createLocalMemoryAdapter(),
     ttl: { Session: 8 * 3600, Interaction: 15 * 60, Grant: 8 * 3600 },
   };
+  // Imported here, not at the top: oidc-provider warns on import under Node 20 (it asks for 22+,
+  // yet runs and is tested here), and a stack that fails early (a busy port) should print only
+  // its one-line error.
+  const { default: Provider } = await import("oidc-provider");
   const provider = new Provider(issuer, configuration);
   // Keep its console quiet; errors reach the caller as pages and failed sign-ins.
   provider.on("server_error", () => {});
