@@ -1,47 +1,12 @@
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { buildApp } from "./app.js";
-import { readCacheAddress, readSecretString } from "./aws-parameters.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { resolveInstanceId } from "./home/instance-id.js";
-import { createKeyStore, KeyRing, type KeyStore, RedisKeyStore } from "./keyring/index.js";
+import { createKeyStore, KeyRing, RedisKeyStore } from "./keyring/index.js";
+import { openKeyStore } from "./keyring/open-key-store.js";
 import { createLogger } from "./logger.js";
 import { UsersRepository } from "./users/repository.js";
-
-/** The key store named by config; on AWS the cache address and AUTH token are looked up at start. */
-async function openKeyStore(config: Config, logger: Logger): Promise<KeyStore> {
-  if (config.KEYRING_STORE === "memory") return createKeyStore({ kind: "memory", logger });
-  if (config.KEYRING_STORE === "file") {
-    return createKeyStore({ kind: "file", dir: resolve(config.KEYRING_DIR), logger });
-  }
-  let password = config.REDIS_AUTH_TOKEN;
-  if (!password && config.REDIS_AUTH_SECRET_ID) {
-    password = await readSecretString(config.REDIS_AUTH_SECRET_ID, {
-      region: config.AWS_REGION,
-      endpoint: config.SECRETS_MANAGER_ENDPOINT,
-    });
-  }
-  if (config.REDIS_URL) {
-    return createKeyStore({
-      kind: "redis",
-      prefix: config.KEYRING_PREFIX,
-      redis: { url: config.REDIS_URL, tls: config.REDIS_TLS, password, logger },
-      logger,
-    });
-  }
-  const parameter = config.REDIS_ADDRESS_PARAMETER ?? "";
-  const address = await readCacheAddress(parameter, {
-    region: config.AWS_REGION,
-    endpoint: config.SSM_ENDPOINT,
-  });
-  logger.info({ parameter, host: address.host, port: address.port }, "cache address read from SSM");
-  return createKeyStore({
-    kind: "redis",
-    prefix: config.KEYRING_PREFIX,
-    redis: { host: address.host, port: address.port, tls: config.REDIS_TLS, password, logger },
-    logger,
-  });
-}
 
 async function main(): Promise<void> {
   let config: Config;

@@ -1,0 +1,41 @@
+import { resolve } from "node:path";
+import type { Logger } from "pino";
+import { readCacheAddress, readSecretString } from "../aws-parameters.js";
+import type { Config } from "../config.js";
+import { createKeyStore } from "./create-key-store.js";
+import type { KeyStore } from "./key-store.js";
+
+/** The key store named by config; on AWS the cache address and AUTH token are looked up at start. */
+export async function openKeyStore(config: Config, logger: Logger): Promise<KeyStore> {
+  if (config.KEYRING_STORE === "memory") return createKeyStore({ kind: "memory", logger });
+  if (config.KEYRING_STORE === "file") {
+    return createKeyStore({ kind: "file", dir: resolve(config.KEYRING_DIR), logger });
+  }
+  let password = config.REDIS_AUTH_TOKEN;
+  if (!password && config.REDIS_AUTH_SECRET_ID) {
+    password = await readSecretString(config.REDIS_AUTH_SECRET_ID, {
+      region: config.AWS_REGION,
+      endpoint: config.SECRETS_MANAGER_ENDPOINT,
+    });
+  }
+  if (config.REDIS_URL) {
+    return createKeyStore({
+      kind: "redis",
+      prefix: config.KEYRING_PREFIX,
+      redis: { url: config.REDIS_URL, tls: config.REDIS_TLS, password, logger },
+      logger,
+    });
+  }
+  const parameter = config.REDIS_ADDRESS_PARAMETER ?? "";
+  const address = await readCacheAddress(parameter, {
+    region: config.AWS_REGION,
+    endpoint: config.SSM_ENDPOINT,
+  });
+  logger.info({ parameter, host: address.host, port: address.port }, "cache address read from SSM");
+  return createKeyStore({
+    kind: "redis",
+    prefix: config.KEYRING_PREFIX,
+    redis: { host: address.host, port: address.port, tls: config.REDIS_TLS, password, logger },
+    logger,
+  });
+}
