@@ -23,7 +23,7 @@ test("with dynalite stopped the site answers 503 pages without crashing, and aft
   timeout: 120_000,
 }, async (t) => {
   const cluster = await startCluster(t, { instances: 2 });
-  const form = await fetchForm(`${cluster.lbUrl}/users/new`);
+  const form = await fetchForm(`${cluster.lbUrl}/users/new`, cluster.cookie);
   const created = await postForm(`${cluster.lbUrl}/users`, form, {
     firstName: "Before",
     lastName: "Outage",
@@ -33,6 +33,7 @@ test("with dynalite stopped the site answers 503 pages without crashing, and aft
   const traffic = await Traffic.start({
     url: cluster.lbUrl,
     tag: `dynamo-${Date.now()}`,
+    cookie: cluster.cookie,
     readers: 2,
     writers: 3,
   });
