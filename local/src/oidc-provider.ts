@@ -113,12 +113,12 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
 }
 
-function send(res: ServerResponse, status: number, html: string): void {
+function send(res: ServerResponse, status: number, html: string, formTargets = ""): void {
   res.writeHead(status, {
     "content-type": "text/html; charset=utf-8",
     "cache-control": "no-store",
-    "content-security-policy":
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    // form-action governs the redirects after a submit too: a login ends at the web's callback.
+    "content-security-policy": `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${formTargets}; frame-ancestors 'none'`,
     "x-content-type-options": "nosniff",
   });
   res.end(html);
@@ -138,6 +138,7 @@ export async function startLocalOidcProvider(
   const host = options.host ?? "127.0.0.1";
   const clientId = options.clientId ?? "fleetline-local";
   const operator = loadOrCreateOperator(options.operatorFile);
+  const formTargets = options.webOrigins.join(" ");
 
   // Listen first: the issuer must name the real port, and the provider is built for it.
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
@@ -259,7 +260,7 @@ export async function startLocalOidcProvider(
       const emailOk = equalSecret(email.trim().toLowerCase(), operator.email);
       const passwordOk = equalSecret(password, operator.password);
       if (!(emailOk && passwordOk)) {
-        send(res, 401, loginPage(details.uid, "Wrong e-mail or password."));
+        send(res, 401, loginPage(details.uid, "Wrong e-mail or password."), formTargets);
         return;
       }
       await provider.interactionFinished(
@@ -271,11 +272,11 @@ export async function startLocalOidcProvider(
       return;
     }
     if (req.method !== "GET") {
-      send(res, 405, page("Not allowed", "<h1>Not allowed</h1>"));
+      send(res, 405, page("Not allowed", "<h1>Not allowed</h1>"), formTargets);
       return;
     }
     if (details.prompt.name === "login") {
-      send(res, 200, loginPage(details.uid));
+      send(res, 200, loginPage(details.uid), formTargets);
       return;
     }
     // consent: grant what the client asked for (its own operator, its own app).

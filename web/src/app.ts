@@ -14,7 +14,7 @@ import { installErrorHandling } from "./errors.js";
 import { homeRoutes } from "./home/routes.js";
 import type { KeyRing } from "./keyring/index.js";
 import { rateLimitPlugin } from "./rate-limit.js";
-import { SITE_SECURITY_HEADERS } from "./security-headers.js";
+import { siteSecurityHeaders } from "./security-headers.js";
 import type { UsersRepository } from "./users/repository.js";
 import { usersRoutes } from "./users/routes.js";
 import { page } from "./views/layout.js";
@@ -69,6 +69,9 @@ export type AppConfig = Pick<
 
 /** Builds the web app without listening, so tests drive it with inject() or listen on port 0. */
 export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
+  const siteHeaders = siteSecurityHeaders(
+    [config.OIDC_ISSUER, config.OIDC_LOGOUT_URL].flatMap((u) => (u ? [new URL(u).origin] : [])),
+  );
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
@@ -77,12 +80,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     // Slow or stalled clients must not hold a connection for ever.
     requestTimeout: 30_000,
     // Requests Node's parser refuses (headers over 16 KB, control characters) get a page too.
-    clientErrorHandler: clientErrorPage(deps.instanceId, SITE_SECURITY_HEADERS),
+    clientErrorHandler: clientErrorPage(deps.instanceId, siteHeaders),
     // A malformed %-escape (400) or an overlong id (414) is refused before routing, where no hook
     // or reply decorator runs: answer with a page like every other 4xx, not Fastify's JSON.
     frameworkErrors: (error, request, reply) => {
       request.log.info({ code: error.code, url: request.url }, "client error");
-      for (const [name, value] of SITE_SECURITY_HEADERS) reply.header(name, value);
+      for (const [name, value] of siteHeaders) reply.header(name, value);
       void (reply as FastifyReply)
         .code(error.statusCode ?? 400)
         .header("x-served-by", deps.instanceId)
@@ -100,7 +103,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     },
   }) as unknown as FastifyInstance;
 
-  const headers = [...SITE_SECURITY_HEADERS, ["x-served-by", deps.instanceId]] as const;
+  const headers = [...siteHeaders, ["x-served-by", deps.instanceId]] as const;
   // One synchronous hook for every fixed header (see security-headers.ts for why not @fastify/helmet).
   app.addHook("onRequest", (_request, reply, done) => {
     for (const [name, value] of headers) reply.header(name, value);

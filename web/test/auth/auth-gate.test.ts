@@ -250,6 +250,11 @@ describe("sign-out", () => {
       "no token: a cross-site page cannot sign the operator out",
     );
     const page = await cognito.inject({ url: "/users" });
+    // Browsers check form-action on the redirects after a submit: the logout page must be allowed.
+    assert.match(
+      String(page.headers["content-security-policy"]),
+      /form-action 'self' https:\/\/issuer\.fleetline\.invalid https:\/\/fleetline\.auth\.example;/,
+    );
     const token = /action="\/auth\/sign-out">[\s\S]*?name="_csrf" value="([^"]+)"/.exec(
       page.body,
     )?.[1];
