@@ -217,7 +217,13 @@ export async function startLocalOidcProvider(
     // Cognito puts the e-mail in the ID token; so does this provider, or the header shows the subject.
     conformIdTokenClaims: false,
     adapter: createLocalMemoryAdapter(),
-    ttl: { Session: 8 * 3600, Interaction: 15 * 60, Grant: 8 * 3600 },
+    ttl: {
+      Session: 8 * 3600,
+      Interaction: 15 * 60,
+      Grant: 8 * 3600,
+      AccessToken: 3600,
+      IdToken: 3600,
+    },
   };
   // Imported here, not at the top: oidc-provider warns on import under Node 20 (it asks for 22+,
   // yet runs and is tested here), and a stack that fails early (a busy port) should print only
