@@ -42,10 +42,7 @@ describe("operators sign in through the local OpenID provider", { timeout: 120_0
     const stack = await startStack(t, "file");
 
     await signIn(page, stack, "/users/new");
-    assert.equal(
-      await page.getByTestId("signed-in-as").textContent(),
-      stack.oidc.operator.email,
-    );
+    assert.equal(await page.getByTestId("signed-in-as").textContent(), stack.oidc.operator.email);
     await screenshot(page, "signed-in");
 
     const out = await navigate(page, "POST", () =>

@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import type { Logger } from "pino";
 import { buildApp } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { resolveInstanceId } from "./home/instance-id.js";
