@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { issueToken } from "../../src/antiforgery/token.js";
 import { issueSession, newSessionId } from "../../src/auth/session.js";
 import { FORM_HEADERS, form, formSession, startTestApp, type TestApp } from "../helpers/app.js";
+import { closedPort } from "../keyring/helpers.js";
 
 let t: TestApp;
 before(async () => {
@@ -229,6 +230,28 @@ describe("sign-in redirects", () => {
       assert.equal(res.statusCode, 303, target);
       assert.equal(res.headers.location, "/users", target);
     }
+  });
+});
+
+describe("the provider down", () => {
+  test("sign-in answers 503 with a page, and the public pages keep working", async (c) => {
+    const port = await closedPort();
+    const down = await startTestApp({ OIDC_ISSUER: `http://127.0.0.1:${port}` });
+    c.after(() => down.close());
+    const res = await down.app.inject({ url: "/auth/sign-in?returnTo=%2Fusers" });
+    assert.equal(res.statusCode, 503);
+    assert.match(res.body, /The sign-in provider did not answer/);
+    assert.equal(res.headers["retry-after"], "30");
+    assert.equal((await down.app.inject({ url: "/" })).statusCode, 200);
+  });
+
+  test("without OIDC_ISSUER nobody can sign in and the users pages stay shut", async (c) => {
+    const none = await startTestApp({ OIDC_ISSUER: undefined, OIDC_CLIENT_ID: undefined });
+    c.after(() => none.close());
+    const res = await none.app.inject({ url: "/auth/sign-in" });
+    assert.equal(res.statusCode, 503);
+    assert.match(res.body, /not configured/);
+    assert.equal((await none.app.inject({ url: "/users" })).statusCode, 303);
   });
 });
 
