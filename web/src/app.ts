@@ -3,17 +3,18 @@ import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { antiforgeryPlugin } from "./antiforgery/plugin.js";
-import { authPlugin } from "./auth/plugin.js";
-import { RelyingParty } from "./auth/relying-party.js";
+import {
+  type AccessControlConfig,
+  type AccessControlDeps,
+  registerAccessControl,
+  signInOrigins,
+} from "./access-control.js";
 import { clientErrorPage } from "./client-error-page.js";
 import type { Config } from "./config.js";
 import { installErrorHandling } from "./errors.js";
 import { homeRoutes } from "./home/routes.js";
 import type { KeyRing } from "./keyring/index.js";
-import { rateLimitPlugin } from "./rate-limit.js";
 import { siteSecurityHeaders } from "./security-headers.js";
 import type { UsersRepository } from "./users/repository.js";
 import { usersRoutes } from "./users/routes.js";
@@ -21,19 +22,12 @@ import { page } from "./views/layout.js";
 import { refusedBody } from "./views/refused.js";
 import { replyPagePlugin } from "./views/reply-page.js";
 
-export interface AppDeps {
+export interface AppDeps extends AccessControlDeps {
   readonly users: UsersRepository;
   readonly keyRing: KeyRing;
   readonly instanceId: string;
   /** Default: no logging (tests). server.ts passes the process logger. */
   readonly logger?: Logger;
-  /**
-   * Signs sessions and sign-in flows; default `keyRing`. Differs only under SESSION_KEYRING_DIR
-   * (the local `--keyring memory` demonstration).
-   */
-  readonly sessionKeyRing?: KeyRing;
-  /** The key ring's Redis client, when it has one: rate limits are then counted fleet-wide. */
-  readonly rateLimitRedis?: Redis | undefined;
 }
 
 /** `TRUST_PROXY` → Fastify's trustProxy: "false" trusts nobody, otherwise a list of addresses/CIDRs. */
@@ -55,23 +49,12 @@ export type AppConfig = Pick<
   | "PAGE_SIZE"
   | "DEBUG_ROUTES"
   | "KEYRING_STORE"
-  | "KEYRING_PREFIX"
-  | "OIDC_ISSUER"
-  | "OIDC_CLIENT_ID"
-  | "OIDC_LOGOUT_URL"
-  | "PUBLIC_ORIGIN"
-  | "SESSION_TTL_SECONDS"
-  | "ANTIFORGERY_TOKEN_TTL_SECONDS"
-  | "RATE_LIMIT_SIGN_IN_MAX"
-  | "RATE_LIMIT_WRITE_MAX"
-  | "RATE_LIMIT_WINDOW_SECONDS"
->;
+> &
+  AccessControlConfig;
 
 /** Builds the web app without listening, so tests drive it with inject() or listen on port 0. */
 export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
-  const siteHeaders = siteSecurityHeaders(
-    [config.OIDC_ISSUER, config.OIDC_LOGOUT_URL].flatMap((u) => (u ? [new URL(u).origin] : [])),
-  );
+  const siteHeaders = siteSecurityHeaders(signInOrigins(config));
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
@@ -117,37 +100,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(replyPagePlugin, { instanceId: deps.instanceId });
   // Before any plugin adds routes: Fastify binds a route to the error handler set when it is added.
   installErrorHandling(app, { bodyLimit: config.BODY_LIMIT_BYTES });
-  // Order matters: limits first (a refused request costs one counter), then who is signed in,
-  // then the anti-forgery check that binds to that session.
-  await app.register(rateLimitPlugin, {
-    signInMax: config.RATE_LIMIT_SIGN_IN_MAX,
-    writeMax: config.RATE_LIMIT_WRITE_MAX,
-    windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
-    redis: deps.rateLimitRedis,
-    redisPrefix: `${config.KEYRING_PREFIX}:ratelimit:`,
-  });
-  const publicOrigin = config.PUBLIC_ORIGIN[0];
-  await app.register(authPlugin, {
-    keyRing: deps.sessionKeyRing ?? deps.keyRing,
-    relyingParty:
-      config.OIDC_ISSUER !== undefined && config.OIDC_CLIENT_ID !== undefined && publicOrigin
-        ? new RelyingParty({
-            issuer: config.OIDC_ISSUER,
-            clientId: config.OIDC_CLIENT_ID,
-            redirectUri: `${publicOrigin}/auth/callback`,
-            postLogoutRedirectUri: `${publicOrigin}/`,
-            logoutUrl: config.OIDC_LOGOUT_URL,
-          })
-        : undefined,
-    sessionTtlSeconds: config.SESSION_TTL_SECONDS,
-    secureCookies: publicOrigin?.startsWith("https:") ?? false,
-    publicOrigin,
-  });
-  await app.register(antiforgeryPlugin, {
-    keyRing: deps.keyRing,
-    allowedOrigins: config.PUBLIC_ORIGIN,
-    tokenTtlSeconds: config.ANTIFORGERY_TOKEN_TTL_SECONDS,
-  });
+  await registerAccessControl(app, config, deps);
   await app.register(fastifyStatic, {
     root: PUBLIC_DIR,
     prefix: "/static/",
