@@ -10,8 +10,14 @@ import {
   Traffic,
 } from "./support/traffic.js";
 
-async function get(url: string): Promise<{ status: number; body: string; retryAfter: string }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+async function get(
+  url: string,
+  cookie?: string,
+): Promise<{ status: number; body: string; retryAfter: string }> {
+  const res = await fetch(url, {
+    signal: AbortSignal.timeout(10_000),
+    ...(cookie ? { headers: { cookie } } : {}),
+  });
   return {
     status: res.status,
     body: await res.text(),
@@ -43,7 +49,7 @@ test("with dynalite stopped the site answers 503 pages without crashing, and aft
   const downAt = traffic.now();
   await cluster.dynamo.stop();
   await delay(300);
-  const list = await get(`${cluster.lbUrl}/users`);
+  const list = await get(`${cluster.lbUrl}/users`, cluster.cookie);
   assert.equal(list.status, 503);
   assert.match(list.body, /The user store is unavailable/);
   assert.equal(list.retryAfter, "5");
@@ -66,7 +72,7 @@ test("with dynalite stopped the site answers 503 pages without crashing, and aft
   await cluster.dynamo.start();
   const upAt = traffic.now();
   const deadline = Date.now() + 15_000;
-  while ((await get(`${cluster.lbUrl}/users`)).status !== 200) {
+  while ((await get(`${cluster.lbUrl}/users`, cluster.cookie)).status !== 200) {
     assert.ok(Date.now() < deadline, "GET /users still failing 15 s after dynalite came back");
     await delay(200);
   }
