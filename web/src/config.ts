@@ -77,8 +77,10 @@ export const configSchema = z
     /** The app client's id; a public client with PKCE, so there is no secret to configure. */
     OIDC_CLIENT_ID: optionalText,
     /**
-     * Cognito's `/logout` address (Cognito publishes no `end_session_endpoint`); sign-out sends the
-     * browser there with `client_id` and `logout_uri`. Unset: the discovered end_session_endpoint, if any.
+     * Cognito's `/logout` address: sign-out sends the browser there with `client_id` and
+     * `logout_uri` (Cognito lists it as end_session_endpoint but does not take RP-Initiated
+     * Logout's parameters), and the CSP lets the sign-out form lead there. Unset: the discovered
+     * end_session_endpoint, if any, with the standard parameters.
      */
     OIDC_LOGOUT_URL: optionalText.pipe(z.url().optional()),
     /**

@@ -9,7 +9,10 @@ export interface RelyingPartyOptions {
   readonly redirectUri: string;
   /** Where the browser lands after signing out at the provider: the public origin. */
   readonly postLogoutRedirectUri: string;
-  /** Cognito's `/logout`, which its discovery document does not publish. */
+  /**
+   * Cognito's `/logout`. Its discovery document lists it as end_session_endpoint, but it wants
+   * `client_id` and `logout_uri`, not RP-Initiated Logout's `post_logout_redirect_uri`.
+   */
   readonly logoutUrl?: string | undefined;
   /** Per request to the provider, in seconds; default 5 (discovery, token, JWKS). */
   readonly timeoutSeconds?: number;
