@@ -1,4 +1,4 @@
-import rateLimit from "@fastify/rate-limit";
+import rateLimit, { normalizeIP } from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { Redis } from "ioredis";
@@ -41,8 +41,8 @@ function kindOf(request: FastifyRequest): "sign-in" | "write" | undefined {
 
 /**
  * Per-client limits with @fastify/rate-limit, checked in onRequest: before the body is read
- * and before any route runs, so a refused request stores nothing. The client is `request.ip`,
- * which Fastify resolves through the TRUST_PROXY chain: a client cannot pick its own bucket
+ * and before any route runs, so a refused request stores nothing. The client is `request.ip`
+ * (an IPv6 one by its /64), which Fastify resolves through the TRUST_PROXY chain: a client cannot pick its own bucket
  * with a header unless it is one of the trusted proxies.
  *
  * One limiter with two buckets per client (key prefix), because the plugin marks a request as
@@ -64,7 +64,8 @@ async function limits(app: FastifyInstance, options: RateLimitOptions): Promise<
   });
   const handler = app.rateLimit({
     timeWindow: options.windowSeconds * 1000,
-    keyGenerator: (request) => `${kindOf(request) ?? "none"}:${request.ip}`,
+    // IPv6 clients by /64 (the plugin's default): one host usually holds a whole /64.
+    keyGenerator: (request) => `${kindOf(request) ?? "none"}:${normalizeIP(request.ip)}`,
     allowList: (request) => kindOf(request) === undefined,
     max: (_request, key) => (key.startsWith("sign-in:") ? options.signInMax : options.writeMax),
     errorResponseBuilder: (request, context) => {

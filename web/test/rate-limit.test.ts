@@ -67,6 +67,22 @@ describe("per-instance limits (file or memory key ring)", () => {
     assert.equal((await postFrom("127.0.0.1", "203.0.113.10")).statusCode, 429);
   });
 
+  test("IPv6 clients count by /64, so one host cannot rotate through its addresses", async (t) => {
+    const app = await startTestApp({ RATE_LIMIT_WRITE_MAX: 1 });
+    t.after(() => app.close());
+    const postFrom = (remoteAddress: string) =>
+      app.app.inject({
+        method: "POST",
+        url: "/users",
+        remoteAddress,
+        headers: FORM_HEADERS,
+        payload: "",
+      });
+    assert.notEqual((await postFrom("2001:db8:1:2::1")).statusCode, 429);
+    assert.equal((await postFrom("2001:db8:1:2::ffff")).statusCode, 429, "same /64");
+    assert.notEqual((await postFrom("2001:db8:1:3::1")).statusCode, 429, "another /64");
+  });
+
   test("sign-in attempts have their own, smaller allowance", async (t) => {
     const app = await startTestApp({ RATE_LIMIT_SIGN_IN_MAX: 2, RATE_LIMIT_WRITE_MAX: 100 });
     t.after(() => app.close());
