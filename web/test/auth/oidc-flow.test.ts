@@ -148,4 +148,27 @@ describe("sign-in through a real OpenID provider", () => {
     // holds its session cookie; this fetch holds none, so it goes straight to confirming).
     assert.match(await endSession.text(), /\/session\/end\/confirm/);
   });
+
+  test("behind an https public origin the sign-in cookie is __Host-, Secure, and the callback is https", async (c) => {
+    const https = await startTestApp({
+      OIDC_ISSUER: provider.issuer,
+      OIDC_CLIENT_ID: provider.clientId,
+      PUBLIC_ORIGIN: ["https://d111.cloudfront.net"],
+    });
+    c.after(() => https.close());
+    const start = await https.app.inject({ url: "/auth/sign-in" });
+    assert.equal(start.statusCode, 303);
+    const authorize = new URL(String(start.headers.location));
+    assert.equal(
+      authorize.searchParams.get("redirect_uri"),
+      "https://d111.cloudfront.net/auth/callback",
+    );
+    const cookie = String(start.headers["set-cookie"]);
+    assert.match(cookie, /^__Host-fleetline\.sign-in=f1\./);
+    assert.match(cookie, /; Path=\//);
+    assert.match(cookie, /; HttpOnly/);
+    assert.match(cookie, /; Secure/);
+    assert.match(cookie, /; SameSite=Lax/);
+    assert.doesNotMatch(cookie, /Domain=/);
+  });
 });
