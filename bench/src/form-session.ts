@@ -5,13 +5,12 @@ export interface FormSession {
   readonly cookie: string;
 }
 
-/** GETs a page with a form and takes its `_csrf` field and the session cookie. */
-export async function fetchFormSession(url: string): Promise<FormSession> {
-  const res = await fetch(url);
+/** GETs a page with a form as the signed-in operator (`cookie`) and takes its `_csrf` field. */
+export async function fetchFormSession(url: string, cookie: string): Promise<FormSession> {
+  const res = await fetch(url, { headers: { cookie } });
   const body = await res.text();
   const token = /name="_csrf" value="([^"]+)"/.exec(body)?.[1];
-  const cookie = res.headers.getSetCookie()[0]?.split(";")[0];
-  if (res.status !== 200 || !token || !cookie) {
+  if (res.status !== 200 || !token) {
     throw new Error(`no form session from ${url} (status ${res.status})`);
   }
   return { token, cookie };

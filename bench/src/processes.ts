@@ -7,6 +7,9 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 
+import { startLocalOidcProvider } from "../../local/src/oidc-provider.js";
+import { signInOverHttp } from "../../local/src/sign-in-client.js";
+
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const SERVERS_DIR = join(REPO_ROOT, "bench", "src", "servers");
 
@@ -173,6 +176,8 @@ export interface WebInstance extends RunningProcess {
   readonly url: string;
   /** Process start to the first /health 200, in ms. */
   readonly startupMs: number;
+  /** Signs the dev operator in through the instance's OpenID provider; the session cookie. */
+  signIn(): Promise<string>;
 }
 
 /**
@@ -200,6 +205,15 @@ export async function startWebInstance(options: WebInstanceOptions): Promise<Web
     LOG_LEVEL: "warn",
   };
   if (options.redisUrl) env.REDIS_URL = options.redisUrl;
+  // The users pages need a signed-in operator: a real provider, as under `npm start`. Discovery
+  // waits for the first sign-in, so start-up figures do not include it.
+  const url = `http://127.0.0.1:${port}`;
+  const oidc = await startLocalOidcProvider({ webOrigins: [url] });
+  env.OIDC_ISSUER = oidc.issuer;
+  env.OIDC_CLIENT_ID = oidc.clientId;
+  env.PUBLIC_ORIGIN = url;
+  // The load generator is one client: measure the site, not the abuse limit.
+  env.RATE_LIMIT_WRITE_MAX = "100000000";
   const startedAt = performance.now();
   const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...entry], {
     cwd: REPO_ROOT,
@@ -207,17 +221,30 @@ export async function startWebInstance(options: WebInstanceOptions): Promise<Web
     stdio: ["ignore", "pipe", "pipe"],
   });
   const proc = track(child);
-  const url = `http://127.0.0.1:${port}`;
   let startupMs: number;
   try {
     startupMs = await waitForOk(`${url}/health`, startedAt, child);
   } catch (error) {
     await proc.stop();
+    await oidc.stop();
     throw new Error(
       `${error instanceof Error ? error.message : String(error)}\n${proc.lines.join("\n")}`,
     );
   }
-  return { ...proc, port, url, startupMs };
+  return {
+    ...proc,
+    port,
+    url,
+    startupMs,
+    async signIn() {
+      return (await signInOverHttp({ siteUrl: url, ...oidc.operator })).cookie;
+    },
+    async stop() {
+      const code = await proc.stop();
+      await oidc.stop();
+      return code;
+    },
+  };
 }
 
 /** A private redis-server on a free port (so nobody else's traffic is counted), or why not. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { openBrowser } from "./support/browser.js";
 import { goto, navigate } from "./support/navigation.js";
+import { signIn } from "./support/sign-in.js";
 import { healthCheck, startStack } from "./support/stack.js";
 
 describe("an instance dies during the flow", { timeout: 120_000 }, () => {
@@ -12,7 +13,7 @@ describe("an instance dies during the flow", { timeout: 120_000 }, () => {
     const stack = await startStack(t, "file");
 
     // A first user, created before anything goes wrong.
-    await goto(page, `${stack.url}/users/new`);
+    await signIn(page, stack, "/users/new");
     await page.getByLabel("First name").fill("Katherine");
     await page.getByLabel("Last name").fill("Johnson");
     const first = await navigate(page, "POST", () =>

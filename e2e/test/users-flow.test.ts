@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { openBrowser } from "./support/browser.js";
 import { goto, navigate } from "./support/navigation.js";
 import { screenshot } from "./support/screenshots.js";
+import { signIn } from "./support/sign-in.js";
 import { startStack, steerAwayFrom } from "./support/stack.js";
 
 describe("users through the load balancer in Chromium", { timeout: 120_000 }, () => {
@@ -17,6 +18,7 @@ describe("users through the load balancer in Chromium", { timeout: 120_000 }, ()
     assert.match(home.servedBy, /^web-[12]$/);
     await screenshot(page, "home");
 
+    await signIn(page, stack, "/users");
     const list = await goto(page, `${stack.url}/users`);
     assert.equal(list.status, 200);
     await screenshot(page, "users-empty");
@@ -87,6 +89,8 @@ describe("users through the load balancer in Chromium", { timeout: 120_000 }, ()
     const stack = await startStack(t, "memory");
     await goto(page, `${stack.url}/`);
     await screenshot(page, "home-memory-keyring");
+    // Signed in (sessions are shared even here), so the refusal below is the original's bug.
+    await signIn(page, stack, "/users");
 
     const form = await goto(page, `${stack.url}/users/new`);
     assert.equal(form.status, 200);

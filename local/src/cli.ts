@@ -38,6 +38,10 @@ function banner(stack: LocalStack, options: CliOptions): string {
     `  instances  ${stack.instances.map((i) => `${i.id} ${i.url}`).join(", ")}`,
     `  DynamoDB   ${stack.dynamoDbEndpoint} (dynalite; ${stack.stateDir ? `data in ${stack.stateDir}/data` : "in memory, lost on stop"})`,
     `  key ring   ${describeStore(stack, options.redisUrl).join("\n")}`,
+    `  rate limit ${stack.keyring === "redis" ? "counted in Redis, shared by all instances" : "counted per instance (use Redis to share the count)"}`,
+    `  sign-in    OpenID provider ${stack.oidc.issuer} (oidc-provider; Cognito on AWS)`,
+    `             e-mail    ${stack.oidc.operator.email}`,
+    `             password  ${stack.oidc.operator.password}${stack.stateDir ? `   (kept in ${stack.stateDir}/oidc/operator.json)` : "   (this run only)"}`,
     "",
     process.stdin.isTTY
       ? "  keys       r rolling restart · s status · q or Ctrl-C stop"

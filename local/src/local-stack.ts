@@ -5,6 +5,7 @@ import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
 import { Fleet, type InstanceSpec } from "./fleet.js";
 import { LoadBalancer, type LoadBalancerOptions } from "./load-balancer.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { type DevOperator, startLocalOidcProvider } from "./oidc-provider.js";
 import { assertPortFree, freePort, PortInUseError, waitForListening } from "./ports.js";
 import { lockStateDir } from "./state-lock.js";
 import { ensureUsersTable } from "./users-table.js";
@@ -46,6 +47,8 @@ export interface LocalStackOptions {
   readonly logger?: Logger;
   /** Passed to the fleet: SIGTERM→SIGKILL timeout per instance. Default 15000 ms. */
   readonly stopTimeoutMs?: number;
+  /** The local OpenID provider's port; 0 picks a free one. Default 0. */
+  readonly oidcPort?: number;
 }
 
 export interface LocalStack {
@@ -57,6 +60,8 @@ export interface LocalStack {
   readonly dynamoDbEndpoint: string;
   /** Where keys and data persist; undefined in memory. */
   readonly stateDir: string | undefined;
+  /** The local OpenID provider the instances sign operators in with, and its one operator. */
+  readonly oidc: { readonly issuer: string; readonly operator: DevOperator };
   readonly loadBalancer: LoadBalancer;
   readonly fleet: Fleet;
   /**
@@ -85,6 +90,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   // Fail before starting anything, with the flag that fixes it.
   if (lbPort !== 0) await assertPortFree(lbPort, host, "--port");
+  // Known before the instances start: it is their public origin (the sign-in callback).
+  const publicPort = lbPort === 0 ? await freePort(host) : lbPort;
   const specs: InstanceSpec[] = [];
   for (let i = 0; i < count; i += 1) {
     const port = firstPort === 0 ? await freePort(host) : firstPort + i;
@@ -125,6 +132,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     log.info({ table: tableName, created, endpoint: dynamo.endpoint }, "DynamoDB ready");
 
+    const publicOrigins = [`http://${host}:${publicPort}`];
+    if (host === "127.0.0.1") publicOrigins.push(`http://localhost:${publicPort}`);
+    const oidc = await startLocalOidcProvider({
+      host,
+      port: options.oidcPort ?? 0,
+      webOrigins: publicOrigins,
+      ...(stateDir ? { operatorFile: join(stateDir, "oidc", "operator.json") } : {}),
+    });
+    cleanups.push(() => oidc.stop());
+    log.info({ issuer: oidc.issuer }, "OpenID provider ready");
+    // --keyring memory keeps the anti-forgery keys per instance (the original's bug), but the
+    // operator must stay signed in across instances to see it: sessions get a shared file ring.
+    const sessionKeysDir =
+      keyring === "memory"
+        ? stateDir
+          ? join(stateDir, "session-keys")
+          : join(keysDir, "session-keys")
+        : undefined;
+
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? "",
       NODE_ENV: "development",
@@ -135,6 +161,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       KEYRING_STORE: keyring,
       KEYRING_DIR: keysDir,
       TRUST_PROXY: "127.0.0.1",
+      OIDC_ISSUER: oidc.issuer,
+      OIDC_CLIENT_ID: oidc.clientId,
+      PUBLIC_ORIGIN: publicOrigins.join(","),
+      ...(sessionKeysDir ? { SESSION_KEYRING_DIR: sessionKeysDir } : {}),
       // Under the fleet's own SIGKILL timeout, so a stuck shutdown is the web's to report.
       SHUTDOWN_TIMEOUT_MS: "10000",
       // The supervisor's own SDK client already printed the Node-version notice once; N more
@@ -165,10 +195,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(() => lb.close());
     let boundPort: number;
     try {
-      boundPort = await lb.listen(lbPort, host);
+      boundPort = await lb.listen(publicPort, host);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EADDRINUSE")
-        throw new PortInUseError(lbPort, "--port");
+        throw new PortInUseError(publicPort, "--port");
       throw err;
     }
     const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
@@ -194,6 +224,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       keyring,
       dynamoDbEndpoint: dynamo.endpoint,
       stateDir,
+      oidc: { issuer: oidc.issuer, operator: oidc.operator },
       loadBalancer: lb,
       fleet,
       rollingRestart() {

@@ -9,6 +9,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../src/local-stack.js";
 import { assertPortFree, freePort } from "../src/ports.js";
+import { signInOverHttp } from "../src/sign-in-client.js";
 import { SiteClient } from "./support/site-client.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -239,11 +240,12 @@ describe("local stack with the real web", { timeout: 120_000 }, () => {
       pidsBefore.every((pid) => pid !== undefined),
       `every instance runs before the restart: ${describeFleet(stack)}`,
     );
+    const { cookie } = await signInOverHttp({ siteUrl: stack.url, ...stack.oidc.operator });
     let done = false;
     const statuses = new Map<number, number>();
     const load = (async () => {
       while (!done) {
-        const res = await fetch(`${stack.url}/users`);
+        const res = await fetch(`${stack.url}/users`, { headers: { cookie } });
         await res.text();
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       }
@@ -279,7 +281,7 @@ describe("local stack with the real web", { timeout: 120_000 }, () => {
       return;
     }
     const stack = await stackFor(t, { keyring: "redis", redisUrl });
-    const client = new SiteClient(stack.url);
+    const client = await new SiteClient(stack.url).signIn(stack.oidc.operator);
     const created = await client.createUser("Mary", "Jackson");
     assert.notEqual(created.formServedBy, created.postServedBy, "round robin alternates");
     assert.equal(created.status, 303, created.body);
@@ -290,7 +292,8 @@ describe("local stack with the real web", { timeout: 120_000 }, () => {
     t.after(() => rmSync(stateDir, { recursive: true, force: true }));
     const first = await startLocalStack({ port: 0, instancePort: 0, stateDir });
     try {
-      const created = await new SiteClient(first.url).createUser("Grace", "Hopper");
+      const client = await new SiteClient(first.url).signIn(first.oidc.operator);
+      const created = await client.createUser("Grace", "Hopper");
       assert.equal(created.status, 303);
       // dynalite's LevelDB takes one process per directory: a second stack must say so at once.
       await assert.rejects(
@@ -301,7 +304,10 @@ describe("local stack with the real web", { timeout: 120_000 }, () => {
       await first.stop();
     }
     const second = await stackFor(t, { stateDir, inMemory: false });
-    const list = await new SiteClient(second.url).get("/users");
+    // The dev operator's password is kept in the state directory: the same one works again.
+    assert.deepEqual(second.oidc.operator, first.oidc.operator);
+    const client = await new SiteClient(second.url).signIn(second.oidc.operator);
+    const list = await client.get("/users");
     assert.equal(list.status, 200);
     assert.match(list.body, /Grace/);
     assert.match(list.body, /Hopper/);

@@ -4,14 +4,19 @@ import formbody from "@fastify/formbody";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
-import { antiforgeryPlugin } from "./antiforgery/plugin.js";
+import {
+  type AccessControlConfig,
+  type AccessControlDeps,
+  registerAccessControl,
+  signInOrigins,
+} from "./access-control.js";
 import { clientErrorPage } from "./client-error-page.js";
 import type { Config } from "./config.js";
 import { deadlinePlugin } from "./deadline.js";
 import { installErrorHandling } from "./errors.js";
 import { homeRoutes } from "./home/routes.js";
 import type { KeyRing } from "./keyring/index.js";
-import { securityHeaders } from "./security-headers.js";
+import { siteSecurityHeaders } from "./security-headers.js";
 import { sheddingPlugin } from "./shedding.js";
 import type { UsersRepository } from "./users/repository.js";
 import { usersRoutes } from "./users/routes.js";
@@ -19,7 +24,7 @@ import { page } from "./views/layout.js";
 import { refusedBody } from "./views/refused.js";
 import { replyPagePlugin } from "./views/reply-page.js";
 
-export interface AppDeps {
+export interface AppDeps extends AccessControlDeps {
   readonly users: UsersRepository;
   readonly keyRing: KeyRing;
   readonly instanceId: string;
@@ -48,10 +53,12 @@ export type AppConfig = Pick<
   | "KEYRING_STORE"
   | "REQUEST_DEADLINE_MS"
   | "MAX_EVENT_LOOP_DELAY_MS"
->;
+> &
+  AccessControlConfig;
 
 /** Builds the web app without listening, so tests drive it with inject() or listen on port 0. */
 export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
+  const siteHeaders = siteSecurityHeaders(signInOrigins(config));
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
@@ -60,11 +67,12 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     // Slow or stalled clients must not hold a connection for ever.
     requestTimeout: 30_000,
     // Requests Node's parser refuses (headers over 16 KB, control characters) get a page too.
-    clientErrorHandler: clientErrorPage(deps.instanceId),
+    clientErrorHandler: clientErrorPage(deps.instanceId, siteHeaders),
     // A malformed %-escape (400) or an overlong id (414) is refused before routing, where no hook
     // or reply decorator runs: answer with a page like every other 4xx, not Fastify's JSON.
     frameworkErrors: (error, request, reply) => {
       request.log.info({ code: error.code, url: request.url }, "client error");
+      for (const [name, value] of siteHeaders) reply.header(name, value);
       void (reply as FastifyReply)
         .code(error.statusCode ?? 400)
         .header("x-served-by", deps.instanceId)
@@ -82,27 +90,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     },
   }) as unknown as FastifyInstance;
 
-  const headers = [
-    ...securityHeaders({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'none'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", "data:"],
-          fontSrc: ["'self'"],
-          connectSrc: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          baseUri: ["'none'"],
-          objectSrc: ["'none'"],
-        },
-      },
-      referrerPolicy: { policy: "same-origin" },
-    }),
-    ["x-served-by", deps.instanceId],
-  ] as const;
+  const headers = [...siteHeaders, ["x-served-by", deps.instanceId]] as const;
   // One synchronous hook for every fixed header (see security-headers.ts for why not @fastify/helmet).
   app.addHook("onRequest", (_request, reply, done) => {
     for (const [name, value] of headers) reply.header(name, value);
@@ -119,14 +107,15 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   app.removeAllContentTypeParsers();
   await app.register(formbody);
   await app.register(replyPagePlugin, { instanceId: deps.instanceId });
-  await app.register(antiforgeryPlugin, { keyRing: deps.keyRing });
+  // Before any plugin adds routes: Fastify binds a route to the error handler set when it is added.
+  installErrorHandling(app, { bodyLimit: config.BODY_LIMIT_BYTES });
+  await registerAccessControl(app, config, deps);
   await app.register(fastifyStatic, {
     root: PUBLIC_DIR,
     prefix: "/static/",
     maxAge: "1h",
     index: false,
   });
-  installErrorHandling(app, { bodyLimit: config.BODY_LIMIT_BYTES });
 
   await app.register(homeRoutes, {
     instanceId: deps.instanceId,

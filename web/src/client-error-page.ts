@@ -18,7 +18,10 @@ const EXPLANATIONS: Readonly<Record<number, string>> = {
  */
 export function clientErrorPage(
   instanceId: string,
+  /** The site's security headers (CSP, nosniff, frame options…): this answer bypasses every hook. */
+  securityHeaders: ReadonlyArray<readonly [string, string]>,
 ): (error: ConnectionError, socket: Socket) => void {
+  const headerLines = securityHeaders.map(([name, value]) => `${name}: ${value}\r\n`).join("");
   return (error, socket) => {
     // A reset connection has nobody left to answer.
     if (error.code === "ECONNRESET" || socket.destroyed) return;
@@ -39,6 +42,7 @@ export function clientErrorPage(
           "content-type: text/html; charset=utf-8\r\n" +
           `content-length: ${Buffer.byteLength(body)}\r\n` +
           `x-served-by: ${instanceId}\r\n` +
+          headerLines +
           "cache-control: no-store\r\nconnection: close\r\n\r\n" +
           body,
       );

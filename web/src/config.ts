@@ -13,6 +13,15 @@ const optionalText = z
 
 /** A duration in milliseconds within [min, max]. */
 const ms = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** 127.0.0.1, ::1 or localhost: where plain-http OpenID is acceptable (a provider on this machine). */
+export function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === "127.0.0.1" ||
+    hostname === "localhost" ||
+    hostname === "[::1]" ||
+    hostname === "::1"
+  );
+}
 
 /**
  * The one schema for every setting the web reads. Names match deploy/CONTRACT.md (what the EC2
@@ -90,6 +99,79 @@ export const configSchema = z
     REDIS_COMMAND_TIMEOUT_MS: ms(10, 60_000).default(1000),
     /** Give up one Redis connection attempt (TCP, TLS and the ready check) after this long. */
     REDIS_CONNECT_TIMEOUT_MS: ms(10, 60_000).default(2000),
+    /**
+     * The OpenID provider operators sign in with (Cognito on AWS, the local provider under
+     * `npm start`). Unset: nobody can sign in and every page but the public ones is refused.
+     */
+    OIDC_ISSUER: optionalText.pipe(z.url().optional()),
+    /** The app client's id; a public client with PKCE, so there is no secret to configure. */
+    OIDC_CLIENT_ID: optionalText,
+    /**
+     * Cognito's `/logout` address: sign-out sends the browser there with `client_id` and
+     * `logout_uri` (Cognito lists it as end_session_endpoint but does not take RP-Initiated
+     * Logout's parameters), and the CSP lets the sign-out form lead there. Unset: the discovered
+     * end_session_endpoint, if any, with the standard parameters.
+     */
+    OIDC_LOGOUT_URL: optionalText.pipe(z.url().optional()),
+    /**
+     * Origins browsers reach the site at, comma separated (`https://d111.cloudfront.net`). The
+     * first builds the sign-in callback `<origin>/auth/callback`; POSTs whose Origin is not one of
+     * them are refused. Unset: every POST carrying an Origin is refused.
+     */
+    PUBLIC_ORIGIN: z
+      .string()
+      .default("")
+      .transform((v, ctx) => {
+        const origins: string[] = [];
+        for (const part of v.split(",")) {
+          const item = part.trim();
+          if (item === "") continue;
+          let url: URL;
+          try {
+            url = new URL(item);
+          } catch {
+            ctx.addIssue({ code: "custom", message: `${JSON.stringify(item)} is not a URL` });
+            return z.NEVER;
+          }
+          if (
+            (url.protocol !== "https:" && url.protocol !== "http:") ||
+            url.origin !== item.replace(/\/$/, "")
+          ) {
+            ctx.addIssue({
+              code: "custom",
+              message: `${JSON.stringify(item)} is not an origin (scheme://host[:port], no path)`,
+            });
+            return z.NEVER;
+          }
+          origins.push(url.origin);
+        }
+        return origins;
+      }),
+    /**
+     * Sign sessions with a file key ring in this directory instead of the main ring. Only for
+     * `npm start -- --keyring memory`, which keeps the anti-forgery keys per instance on purpose
+     * (the original's bug) yet must let the operator stay signed in across instances. Unset on AWS.
+     */
+    SESSION_KEYRING_DIR: optionalText,
+    /** Absolute lifetime of a sign-in, counted from the moment the provider vouched for the operator. */
+    SESSION_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(8 * 3600),
+    /** How long a form's anti-forgery token is accepted after the page was served. */
+    ANTIFORGERY_TOKEN_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(86_400)
+      .default(4 * 3600),
+    /** Sign-in attempts (GET /auth/sign-in and /auth/callback) per client per window. */
+    RATE_LIMIT_SIGN_IN_MAX: z.coerce.number().int().min(1).default(20),
+    /** State-changing requests (POST…) per client per window. */
+    RATE_LIMIT_WRITE_MAX: z.coerce.number().int().min(1).default(120),
+    RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   })
   .superRefine((c, ctx) => {
     if (c.DYNAMODB_ATTEMPT_TIMEOUT_MS > c.REQUEST_DEADLINE_MS) {
@@ -112,6 +194,32 @@ export const configSchema = z
         path: ["REDIS_URL"],
         message: "KEYRING_STORE=redis needs REDIS_URL or REDIS_ADDRESS_PARAMETER",
       });
+    }
+    if (c.OIDC_ISSUER !== undefined) {
+      if (c.OIDC_CLIENT_ID === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["OIDC_CLIENT_ID"],
+          message: "OIDC_ISSUER needs OIDC_CLIENT_ID",
+        });
+      }
+      if (c.PUBLIC_ORIGIN.length === 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["PUBLIC_ORIGIN"],
+          message: "OIDC_ISSUER needs PUBLIC_ORIGIN (the callback is <first origin>/auth/callback)",
+        });
+      }
+      // Plain http only for a provider on this machine (the local one): anywhere else the
+      // provider's answers, tokens included, would travel in clear text.
+      const issuer = new URL(c.OIDC_ISSUER);
+      if (issuer.protocol !== "https:" && !isLoopbackHost(issuer.hostname)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["OIDC_ISSUER"],
+          message: "must be https:// (http:// only for 127.0.0.1 or localhost)",
+        });
+      }
     }
   });
 

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AntiforgeryError } from "./antiforgery/plugin.js";
+import { RateLimitedError } from "./rate-limit.js";
 import { OverloadedError } from "./shedding.js";
 import { StoreBusyError, StoreUnavailableError } from "./users/errors.js";
 import { type Html, html } from "./views/html.js";
@@ -90,6 +91,21 @@ for a long time. If it happens on every other submit, the instances behind the l
 not share their signing keys (the original system's bug; <code>npm start -- --keyring memory</code>
 shows it on purpose).</p>
 <p><a class="button" href="/users">Back to the users list</a></p>`,
+      });
+    }
+    if (error instanceof RateLimitedError) {
+      // Retry-After and the RateLimit headers were set by the limiter before it threw.
+      return reply.render({
+        status: 429,
+        title: "Too many requests",
+        body: html`<h1>Too many requests</h1>
+<p class="lead">${
+          error.kind === "sign-in"
+            ? "Too many sign-in attempts came from your address."
+            : "Too many changes came from your address in a short time."
+        } Nothing was saved.</p>
+<p>Please wait ${error.retryAfterSeconds} seconds before trying again.</p>
+<p><a href="/users">Go to the users list</a></p>`,
       });
     }
     if (error instanceof StoreUnavailableError) {

@@ -23,3 +23,34 @@ export function securityHeaders(
   });
   return [...headers];
 }
+
+/**
+ * The site's headers, one list for every way a response leaves: Fastify's hook, the framework
+ * error handler (400/414 before routing, where no hook runs) and the raw answers written to the
+ * socket for requests Node's parser refuses.
+ *
+ * `formTargets`: origins a form may lead to besides ours. Browsers apply form-action to the
+ * redirects that follow a submit, and signing out posts to /auth/sign-out, which redirects to
+ * the OpenID provider's logout page.
+ */
+export const siteSecurityHeaders = (
+  formTargets: readonly string[] = [],
+): ReadonlyArray<readonly [string, string]> =>
+  securityHeaders({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'", ...formTargets],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: "same-origin" },
+  });

@@ -1,64 +1,12 @@
 import { resolve } from "node:path";
-import type { Logger } from "pino";
 import { buildApp } from "./app.js";
-import { readCacheAddress, readSecretString, StartupReadError } from "./aws-parameters.js";
+import { StartupReadError } from "./aws-parameters.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { resolveInstanceId } from "./home/instance-id.js";
-import { createKeyStore, KeyRing, type KeyStore } from "./keyring/index.js";
+import { createKeyStore, KeyRing, RedisKeyStore } from "./keyring/index.js";
+import { openKeyStore } from "./keyring/open-key-store.js";
 import { createLogger } from "./logger.js";
 import { UsersRepository } from "./users/repository.js";
-
-/** The key store named by config; on AWS the cache address and AUTH token are looked up at start. */
-async function openKeyStore(
-  config: Config,
-  logger: Logger,
-  startup: AbortSignal,
-): Promise<KeyStore> {
-  const aws = {
-    region: config.AWS_REGION,
-    attemptTimeoutMs: config.STARTUP_ATTEMPT_TIMEOUT_MS,
-    signal: startup,
-  };
-  const redisTimeouts = {
-    connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS,
-    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-  };
-  if (config.KEYRING_STORE === "memory") return createKeyStore({ kind: "memory", logger });
-  if (config.KEYRING_STORE === "file") {
-    return createKeyStore({ kind: "file", dir: resolve(config.KEYRING_DIR), logger });
-  }
-  let password = config.REDIS_AUTH_TOKEN;
-  if (!password && config.REDIS_AUTH_SECRET_ID) {
-    password = await readSecretString(config.REDIS_AUTH_SECRET_ID, {
-      ...aws,
-      endpoint: config.SECRETS_MANAGER_ENDPOINT,
-    });
-  }
-  if (config.REDIS_URL) {
-    return createKeyStore({
-      kind: "redis",
-      prefix: config.KEYRING_PREFIX,
-      redis: { url: config.REDIS_URL, tls: config.REDIS_TLS, password, logger, ...redisTimeouts },
-      logger,
-    });
-  }
-  const parameter = config.REDIS_ADDRESS_PARAMETER ?? "";
-  const address = await readCacheAddress(parameter, { ...aws, endpoint: config.SSM_ENDPOINT });
-  logger.info({ parameter, host: address.host, port: address.port }, "cache address read from SSM");
-  return createKeyStore({
-    kind: "redis",
-    prefix: config.KEYRING_PREFIX,
-    redis: {
-      host: address.host,
-      port: address.port,
-      tls: config.REDIS_TLS,
-      password,
-      logger,
-      ...redisTimeouts,
-    },
-    logger,
-  });
-}
 
 async function main(): Promise<void> {
   let config: Config;
@@ -83,6 +31,13 @@ async function main(): Promise<void> {
   const startup = AbortSignal.timeout(config.STARTUP_DEADLINE_MS);
   const store = await openKeyStore(config, logger, startup);
   const keyRing = await KeyRing.open({ store, logger });
+  const sessionKeyRing =
+    config.SESSION_KEYRING_DIR === undefined
+      ? keyRing
+      : await KeyRing.open({
+          store: createKeyStore({ kind: "file", dir: resolve(config.SESSION_KEYRING_DIR), logger }),
+          logger,
+        });
   const users = new UsersRepository({
     tableName: config.USERS_TABLE,
     region: config.AWS_REGION,
@@ -92,7 +47,18 @@ async function main(): Promise<void> {
     maxAttempts: config.DYNAMODB_MAX_ATTEMPTS,
     maxInFlight: config.MAX_STORE_CALLS_IN_FLIGHT,
   });
-  const app = await buildApp(config, { users, keyRing, instanceId, logger });
+  const app = await buildApp(config, {
+    users,
+    keyRing,
+    sessionKeyRing,
+    instanceId,
+    logger,
+    // Rate limits share the key ring's cache, so the fleet counts each client once.
+    rateLimitRedis: store instanceof RedisKeyStore ? store.client : undefined,
+  });
+  if (config.OIDC_ISSUER === undefined) {
+    logger.warn("OIDC_ISSUER is not set: nobody can sign in, the users pages are closed");
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -107,6 +73,7 @@ async function main(): Promise<void> {
     try {
       await app.close();
       await keyRing.close();
+      if (sessionKeyRing !== keyRing) await sessionKeyRing.close();
       users.close();
       logger.info("stopped");
       logger.flush();

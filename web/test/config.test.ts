@@ -89,3 +89,38 @@ test("an attempt longer than its deadline, or a deadline of 0, is refused with t
     /REQUEST_DEADLINE_MS: .*\(got "0"\)/,
   );
 });
+
+test("sign-in settings: PUBLIC_ORIGIN is a list of origins, and an issuer needs a client and an origin", () => {
+  const c = loadConfig({
+    OIDC_ISSUER: "https://cognito-idp.eu-west-3.amazonaws.com/eu-west-3_AbC123",
+    OIDC_CLIENT_ID: "client",
+    PUBLIC_ORIGIN: " https://d111.cloudfront.net , https://fleet.example.com ",
+  });
+  assert.deepEqual(c.PUBLIC_ORIGIN, ["https://d111.cloudfront.net", "https://fleet.example.com"]);
+  assert.equal(c.SESSION_TTL_SECONDS, 8 * 3600);
+  assert.equal(c.ANTIFORGERY_TOKEN_TTL_SECONDS, 4 * 3600);
+  assert.deepEqual(loadConfig({}).PUBLIC_ORIGIN, []);
+  assert.equal(loadConfig({}).OIDC_ISSUER, undefined, "unset: sign-in closed, not open");
+
+  assert.throws(
+    () => loadConfig({ OIDC_ISSUER: "https://issuer.example" }),
+    (e: Error) =>
+      e instanceof ConfigError &&
+      /OIDC_CLIENT_ID/.test(e.message) &&
+      /PUBLIC_ORIGIN/.test(e.message),
+  );
+  for (const bad of ["https://x.example/path", "ftp://x.example", "not a url"]) {
+    assert.throws(() => loadConfig({ PUBLIC_ORIGIN: bad }), /PUBLIC_ORIGIN/, bad);
+  }
+});
+
+test("plain-http issuers are accepted for this machine only", () => {
+  const base = { OIDC_CLIENT_ID: "c", PUBLIC_ORIGIN: "http://127.0.0.1:8080" };
+  for (const issuer of ["http://127.0.0.1:9000", "http://localhost:9000"]) {
+    assert.equal(loadConfig({ ...base, OIDC_ISSUER: issuer }).OIDC_ISSUER, issuer);
+  }
+  assert.throws(
+    () => loadConfig({ ...base, OIDC_ISSUER: "http://idp.example.com" }),
+    /OIDC_ISSUER: must be https:\/\//,
+  );
+});

@@ -1,5 +1,6 @@
 import pino from "pino";
-import { issueToken, newSessionId, verifyToken } from "../../../web/src/antiforgery/token.js";
+import { issueToken, verifyToken } from "../../../web/src/antiforgery/token.js";
+import { newSessionId } from "../../../web/src/auth/session.js";
 import { createKeyStore, KeyRing } from "../../../web/src/keyring/index.js";
 import type { Benchmark } from "../context.js";
 import type { BenchRow } from "../report.js";

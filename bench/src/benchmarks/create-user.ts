@@ -9,7 +9,7 @@ import { runLoad } from "../load.js";
  * same form would; the token carries no one-time state, so every request verifies in full.
  */
 export const createUser: Benchmark = async (ctx) => {
-  const session = await fetchFormSession(`${ctx.web.url}/users/new`);
+  const session = await fetchFormSession(`${ctx.web.url}/users/new`, await ctx.web.signIn());
   const load = await runLoad({
     url: `${ctx.web.url}/users`,
     method: "POST",

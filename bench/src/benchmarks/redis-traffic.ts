@@ -36,14 +36,15 @@ export const redisTraffic: Benchmark = async (ctx) => {
     try {
       const stored = await client.keys("*");
       if (stored.length === 0) throw new Error("the instance wrote no key ring to Redis");
-      const session = await fetchFormSession(`${web.url}/users/new`);
+      const cookie = await web.signIn();
+      const session = await fetchFormSession(`${web.url}/users/new`, cookie);
       await client.config("RESETSTAT");
       // A valid token with empty names: verified in full, then refused by validation (400), so
       // the run measures the key ring rather than dynalite.
       const load = await runLoad({
         url: web.url,
         requests: [
-          { method: "GET", path: "/users/new" },
+          { method: "GET", path: "/users/new", headers: { cookie } },
           {
             method: "POST",
             path: "/users",
@@ -58,7 +59,13 @@ export const redisTraffic: Benchmark = async (ctx) => {
         durationS: ctx.redisRunS,
         connections: ctx.connections,
       });
-      const calls = commandCalls(await client.info("commandstats"));
+      const all = commandCalls(await client.info("commandstats"));
+      // The fleet-wide rate limit counts each POST in Redis by design: one script call (EVALSHA),
+      // whose INCR/PEXPIRE/PTTL commandstats also counts. Reported apart, since this row is about
+      // the key ring, which must stay off the hot path (it never uses those commands).
+      const limiterNames = new Set(["evalsha", "eval", "script", "incr", "pexpire", "pttl"]);
+      const limiter = all.get("evalsha") ?? 0;
+      const calls = new Map([...all].filter(([name]) => !limiterNames.has(name)));
       const commands = [...calls.values()].reduce((a, b) => a + b, 0);
       const perCommand = load.total / Math.max(commands, 1);
       const listed = [...calls].map(([name, n]) => `${name}×${n}`).join(", ") || "none";
@@ -70,7 +77,7 @@ export const redisTraffic: Benchmark = async (ctx) => {
           unit: "req per command",
           target: "≥ 1,000",
           met: perCommand >= 1000,
-          note: `${commands} Redis commands (${listed}) for ${load.total} requests (half of them token verifications, ${load.failed} failed); the periodic refresh runs every 60 s`,
+          note: `${commands} Redis commands (${listed}) for ${load.total} requests (half of them token verifications, ${load.failed} failed); the periodic refresh runs every 60 s; plus ${limiter} rate-limit script calls (one per POST)`,
         },
       ];
     } finally {

@@ -15,20 +15,23 @@ test("two concurrent edits of one user through different instances: exactly one 
   const cluster = await startCluster(t, { instances: 2 });
   const [a, b] = cluster.instances;
   assert.ok(a && b);
-  const form = await fetchForm(`${a.url}/users/new`);
+  const form = await fetchForm(`${a.url}/users/new`, cluster.cookie);
   const created = await postForm(`${a.url}/users`, form, {
     firstName: "Round",
     lastName: "Zero",
     _csrf: form.token,
   });
   assert.equal(created.status, 303);
-  const list = await (await fetch(`${b.url}/users`)).text();
+  const list = await (
+    await fetch(`${b.url}/users`, { headers: { cookie: cluster.cookie } })
+  ).text();
   const id = /\/users\/([^/"]+)\/edit/.exec(list)?.[1];
   assert.ok(id, "the created user is not listed");
 
   // Each editor keeps its browser session across rounds, as a person would.
+  // Two operators' browsers: each signed in on its own.
   let cookieA = form.cookie;
-  let cookieB: string | undefined;
+  let cookieB: string = await cluster.signIn();
   const wins = { A: 0, B: 0 };
   let latest: { firstName: string; lastName: string } | undefined;
   for (let round = 1; round <= ROUNDS; round++) {

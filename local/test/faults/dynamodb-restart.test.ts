@@ -10,8 +10,14 @@ import {
   Traffic,
 } from "./support/traffic.js";
 
-async function get(url: string): Promise<{ status: number; body: string; retryAfter: string }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+async function get(
+  url: string,
+  cookie?: string,
+): Promise<{ status: number; body: string; retryAfter: string }> {
+  const res = await fetch(url, {
+    signal: AbortSignal.timeout(10_000),
+    ...(cookie ? { headers: { cookie } } : {}),
+  });
   return {
     status: res.status,
     body: await res.text(),
@@ -23,7 +29,7 @@ test("with dynalite stopped the site answers 503 pages without crashing, and aft
   timeout: 120_000,
 }, async (t) => {
   const cluster = await startCluster(t, { instances: 2 });
-  const form = await fetchForm(`${cluster.lbUrl}/users/new`);
+  const form = await fetchForm(`${cluster.lbUrl}/users/new`, cluster.cookie);
   const created = await postForm(`${cluster.lbUrl}/users`, form, {
     firstName: "Before",
     lastName: "Outage",
@@ -33,6 +39,7 @@ test("with dynalite stopped the site answers 503 pages without crashing, and aft
   const traffic = await Traffic.start({
     url: cluster.lbUrl,
     tag: `dynamo-${Date.now()}`,
+    cookie: cluster.cookie,
     readers: 2,
     writers: 3,
   });
@@ -42,7 +49,7 @@ test("with dynalite stopped the site answers 503 pages without crashing, and aft
   const downAt = traffic.now();
   await cluster.dynamo.stop();
   await delay(300);
-  const list = await get(`${cluster.lbUrl}/users`);
+  const list = await get(`${cluster.lbUrl}/users`, cluster.cookie);
   assert.equal(list.status, 503);
   assert.match(list.body, /The user store is unavailable/);
   assert.equal(list.retryAfter, "5");
@@ -65,7 +72,7 @@ test("with dynalite stopped the site answers 503 pages without crashing, and aft
   await cluster.dynamo.start();
   const upAt = traffic.now();
   const deadline = Date.now() + 15_000;
-  while ((await get(`${cluster.lbUrl}/users`)).status !== 200) {
+  while ((await get(`${cluster.lbUrl}/users`, cluster.cookie)).status !== 200) {
     assert.ok(Date.now() < deadline, "GET /users still failing 15 s after dynalite came back");
     await delay(200);
   }

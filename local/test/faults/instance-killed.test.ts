@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { startLocalStack } from "../../src/local-stack.js";
+import { signInOverHttp } from "../../src/sign-in-client.js";
 import { LB_DEFAULTS, scanUsers, startCluster } from "./support/cluster.js";
 import { describeFailures, missingWrites, Traffic } from "./support/traffic.js";
 
@@ -16,7 +17,11 @@ test("an instance SIGKILLed under load is ejected within the health-check window
   timeout: 90_000,
 }, async (t) => {
   const cluster = await startCluster(t, { instances: 2 });
-  const traffic = await Traffic.start({ url: cluster.lbUrl, tag: `kill-${Date.now()}` });
+  const traffic = await Traffic.start({
+    url: cluster.lbUrl,
+    tag: `kill-${Date.now()}`,
+    cookie: cluster.cookie,
+  });
   t.after(() => traffic.stop());
   await delay(1500);
 
@@ -67,10 +72,14 @@ test("in the local stack a SIGKILLed instance is ejected, restarted by the super
       unhealthyThreshold: LB_DEFAULTS.unhealthyThreshold,
       healthyThreshold: LB_DEFAULTS.healthyThreshold,
     },
-    webEnv: { LOG_LEVEL: "warn" },
+    webEnv: { LOG_LEVEL: "warn", RATE_LIMIT_WRITE_MAX: "1000000" },
   });
   t.after(() => stack.stop());
-  const traffic = await Traffic.start({ url: stack.url, tag: `stack-kill-${Date.now()}` });
+  const traffic = await Traffic.start({
+    url: stack.url,
+    tag: `stack-kill-${Date.now()}`,
+    cookie: (await signInOverHttp({ siteUrl: stack.url, ...stack.oidc.operator })).cookie,
+  });
   t.after(() => traffic.stop());
   await delay(1000);
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { issueToken, newSessionId } from "../../../web/src/antiforgery/token.js";
+import { issueToken } from "../../../web/src/antiforgery/token.js";
+import { issueSession } from "../../../web/src/auth/session.js";
 import {
   createKeyStore,
   KeyRing,
@@ -19,10 +20,13 @@ import {
 
 const quiet: KeyRingLogger = { info() {}, warn() {}, error() {} };
 
-/** A token the way a page served by some instance holding `key` would carry it. */
+/**
+ * A session and a form token the way an instance holding `key` would issue them (the operator's
+ * tool below holds the shared store, as an instance does).
+ */
 function forgeSession(key: SigningKey): { token: string; cookie: string } {
-  const session = newSessionId();
-  return { token: issueToken(key, session), cookie: `fleetline.sid=${session}` };
+  const { session, cookie } = issueSession(key, { sub: "rotation-operator" });
+  return { token: issueToken(key, session.sid), cookie: `fleetline.session=${cookie}` };
 }
 
 async function post(
@@ -52,9 +56,15 @@ test("key rotation with tokens in flight: old and new keys verify on every insta
   t.after(() => operator.close());
   const oldKey = operator.signingKey();
 
-  const oldForms = await Promise.all([a, b].map((i) => fetchForm(`${i.url}/users/new`)));
-  for (const form of oldForms) assert.ok(form.token.startsWith(`v1.${oldKey.id}.`));
-  const traffic = await Traffic.start({ url: cluster.lbUrl, tag: `rotate-${Date.now()}` });
+  const oldForms = await Promise.all(
+    [a, b].map((i) => fetchForm(`${i.url}/users/new`, cluster.cookie)),
+  );
+  for (const form of oldForms) assert.ok(form.token.startsWith(`v2.${oldKey.id}.`));
+  const traffic = await Traffic.start({
+    url: cluster.lbUrl,
+    tag: `rotate-${Date.now()}`,
+    cookie: cluster.cookie,
+  });
   t.after(() => traffic.stop());
   await delay(500);
 
@@ -77,8 +87,8 @@ test("key rotation with tokens in flight: old and new keys verify on every insta
     }
   }
   // And the instances now sign with the new key.
-  const fresh = await fetchForm(`${a.url}/users/new`);
-  assert.ok(fresh.token.startsWith(`v1.${newKey.id}.`), "instance still signs with the old key");
+  const fresh = await fetchForm(`${a.url}/users/new`, cluster.cookie);
+  assert.ok(fresh.token.startsWith(`v2.${newKey.id}.`), "instance still signs with the old key");
   await delay(500);
   await traffic.stop();
   const failures = traffic.failures();
@@ -95,9 +105,12 @@ test("key rotation with tokens in flight: old and new keys verify on every insta
   for (const instance of both) {
     assert.equal((await post(instance, forgeSession(newest))).status, 303);
   }
+  // The old forms' session was signed with the revoked key too, so it ends; posted under a live
+  // session, their tokens are refused for the key.
+  const live = forgeSession(newKey);
   for (const form of oldForms) {
     for (const instance of both) {
-      const res = await postForm(`${instance.url}/users`, form, {
+      const res = await postForm(`${instance.url}/users`, live, {
         firstName: "Revoked",
         lastName: "Key",
         _csrf: form.token,

@@ -44,11 +44,17 @@ test("with the Redis key store unreachable, tokens in flight still verify from c
     redisUrl: redis.url,
   });
   // Forms opened on each instance before the outage, posted during and after it.
-  const before = await Promise.all(cluster.instances.map((i) => fetchForm(`${i.url}/users/new`)));
+  const before = await Promise.all(
+    cluster.instances.map((i) => fetchForm(`${i.url}/users/new`, cluster.cookie)),
+  );
   for (const i of cluster.instances) {
     assert.equal((await readiness(i)).status, 200);
   }
-  const traffic = await Traffic.start({ url: cluster.lbUrl, tag: `redis-${Date.now()}` });
+  const traffic = await Traffic.start({
+    url: cluster.lbUrl,
+    tag: `redis-${Date.now()}`,
+    cookie: cluster.cookie,
+  });
   t.after(() => traffic.stop());
   await delay(500);
 
@@ -72,7 +78,7 @@ test("with the Redis key store unreachable, tokens in flight still verify from c
     });
     assert.equal(res.status, 303, `token from before the outage refused by ${target.id}`);
   }
-  const fresh = await fetchForm(`${a.url}/users/new`);
+  const fresh = await fetchForm(`${a.url}/users/new`, cluster.cookie);
   const crossed = await postForm(`${b.url}/users`, fresh, {
     firstName: "Fresh",
     lastName: "Token",

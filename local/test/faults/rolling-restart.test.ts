@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { startLocalStack } from "../../src/local-stack.js";
+import { signInOverHttp } from "../../src/sign-in-client.js";
 import { startCluster } from "./support/cluster.js";
 import { describeFailures, missingWrites, Traffic } from "./support/traffic.js";
 
@@ -9,7 +10,11 @@ test("a rolling restart of every instance under load fails no request and loses 
   timeout: 120_000,
 }, async (t) => {
   const cluster = await startCluster(t, { instances: 2 });
-  const traffic = await Traffic.start({ url: cluster.lbUrl, tag: `roll-${Date.now()}` });
+  const traffic = await Traffic.start({
+    url: cluster.lbUrl,
+    tag: `roll-${Date.now()}`,
+    cookie: cluster.cookie,
+  });
   t.after(() => traffic.stop());
   await delay(1000);
 
@@ -46,10 +51,14 @@ test("the local stack's own rolling restart (npm start's code path) fails no req
     instancePort: 0,
     inMemory: true,
     loadBalancer: { healthCheckIntervalMs: 500, deregistrationDelayMs: 10_000 },
-    webEnv: { LOG_LEVEL: "warn" },
+    webEnv: { LOG_LEVEL: "warn", RATE_LIMIT_WRITE_MAX: "1000000" },
   });
   t.after(() => stack.stop());
-  const traffic = await Traffic.start({ url: stack.url, tag: `stack-roll-${Date.now()}` });
+  const traffic = await Traffic.start({
+    url: stack.url,
+    tag: `stack-roll-${Date.now()}`,
+    cookie: (await signInOverHttp({ siteUrl: stack.url, ...stack.oidc.operator })).cookie,
+  });
   t.after(() => traffic.stop());
   await delay(1000);
   await stack.rollingRestart();

@@ -1,11 +1,26 @@
+import { signInOverHttp } from "../../src/sign-in-client.js";
+
 /**
- * Just enough of a browser to drive the web's forms over HTTP: keeps the session cookie,
- * reads the hidden anti-forgery field, posts url-encoded forms without following redirects.
+ * Just enough of a browser to drive the web's forms over HTTP: signs in through the real
+ * OpenID flow, keeps the cookies, reads the hidden anti-forgery field, posts url-encoded forms
+ * without following redirects.
  */
 export class SiteClient {
-  private cookie = "";
+  private readonly jar = new Map<string, string>();
 
   constructor(private readonly baseUrl: string) {}
+
+  private get cookie(): string {
+    return [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
+  /** Signs in as the stack's dev operator (the local OpenID provider's login page). */
+  async signIn(operator: { readonly email: string; readonly password: string }): Promise<this> {
+    const { cookie } = await signInOverHttp({ siteUrl: this.baseUrl, ...operator });
+    const eq = cookie.indexOf("=");
+    this.jar.set(cookie.slice(0, eq), cookie.slice(eq + 1));
+    return this;
+  }
 
   async get(path: string): Promise<{ status: number; servedBy: string; body: string }> {
     const res = await fetch(new URL(path, this.baseUrl), {
@@ -54,8 +69,12 @@ export class SiteClient {
 
   private remember(res: Response): void {
     for (const header of res.headers.getSetCookie()) {
-      const pair = header.split(";")[0];
-      if (pair) this.cookie = pair;
+      const pair = header.split(";")[0] ?? "";
+      const eq = pair.indexOf("=");
+      if (eq < 1) continue;
+      const value = pair.slice(eq + 1);
+      if (value === "") this.jar.delete(pair.slice(0, eq));
+      else this.jar.set(pair.slice(0, eq), value);
     }
   }
 }

@@ -1,17 +1,11 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { KeyRing } from "../keyring/index.js";
-import {
-  isSessionId,
-  issueToken,
-  newSessionId,
-  type RejectionReason,
-  verifyToken,
-} from "./token.js";
+import { issueToken, type RejectionReason, verifyToken } from "./token.js";
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** A fresh anti-forgery token for a form on this page; sets the session cookie if needed. */
+    /** A fresh anti-forgery token for a form on this page, bound to the signed-in session. */
     csrfToken(reply: FastifyReply): string;
   }
   interface FastifyContextConfig {
@@ -36,28 +30,27 @@ export interface AntiforgeryOptions {
   readonly keyRing: KeyRing;
   /** Form field carrying the token; default "_csrf". Also accepted in the `x-csrf-token` header. */
   readonly fieldName?: string;
+  /** Origins our pages are served from (PUBLIC_ORIGIN); a POST with any other Origin is refused. */
+  readonly allowedOrigins: readonly string[];
+  /** How long a token verifies after it was issued; default 4 h. */
+  readonly tokenTtlSeconds?: number;
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** Fetch-Metadata values a genuine form post from our own pages can carry. */
 const ALLOWED_FETCH_SITES = new Set(["same-origin", "none"]);
 
-/** `__Host-` forces Secure, Path=/ and no Domain: only possible, and only useful, over HTTPS. */
-function cookieName(request: FastifyRequest): string {
-  return request.protocol === "https" ? "__Host-fleetline.sid" : "fleetline.sid";
-}
-
-/** Defence in depth before any token work: browsers say where a request came from. */
-function crossSiteReason(request: FastifyRequest): boolean {
+/**
+ * Defence in depth before any token work: browsers say where a request came from. The Origin is
+ * compared with the configured public origins, not with Host or X-Forwarded-Host, which a
+ * client (or a misconfigured proxy) chooses.
+ */
+function crossSite(request: FastifyRequest, allowedOrigins: ReadonlySet<string>): boolean {
   const site = request.headers["sec-fetch-site"];
-  if (typeof site === "string") return !ALLOWED_FETCH_SITES.has(site);
+  if (typeof site === "string" && !ALLOWED_FETCH_SITES.has(site)) return true;
   const origin = request.headers.origin;
   if (origin === undefined) return false; // older browsers and non-browser clients: token decides
-  try {
-    return new URL(origin).host !== request.host;
-  } catch {
-    return true; // "null" or garbage: not our page
-  }
+  return !allowedOrigins.has(origin); // "null", garbage, another site, or our site under another name
 }
 
 async function antiforgery(
@@ -66,38 +59,32 @@ async function antiforgery(
 ): Promise<void> {
   const field = options.fieldName ?? "_csrf";
   const { keyRing } = options;
+  const allowedOrigins = new Set(options.allowedOrigins);
+  const maxAgeSeconds = options.tokenTtlSeconds;
 
-  app.decorateRequest("csrfToken", function csrfToken(this: FastifyRequest, reply: FastifyReply) {
-    const name = cookieName(this);
-    let sessionId = this.cookies[name];
-    if (!isSessionId(sessionId)) {
-      sessionId = newSessionId();
-      reply.setCookie(name, sessionId, {
-        path: "/",
-        httpOnly: true,
-        sameSite: "lax",
-        secure: this.protocol === "https",
-      });
-      // Later calls in the same request must bind to the same session.
-      this.cookies[name] = sessionId;
-    }
-    return issueToken(keyRing.signingKey(), sessionId);
+  // Session ids come only from a session cookie this ring signed at sign-in (auth/plugin.ts):
+  // an id a client invents is never bound to, so there are no anonymous forms to forge.
+  app.decorateRequest("csrfToken", function csrfToken(this: FastifyRequest, _reply: FastifyReply) {
+    if (this.session === null) throw new Error("csrfToken() on a request without a session");
+    return issueToken(keyRing.signingKey(), this.session.sid);
   });
 
   app.addHook("preHandler", async (request) => {
     if (SAFE_METHODS.has(request.method)) return;
     if (request.routeOptions.config.csrf === false) return;
-    if (crossSiteReason(request)) throw new AntiforgeryError("cross-site");
-    const sessionId = request.cookies[cookieName(request)];
-    if (!isSessionId(sessionId)) throw new AntiforgeryError("missing-session");
+    if (crossSite(request, allowedOrigins)) throw new AntiforgeryError("cross-site");
+    const sessionId = request.session?.sid;
+    if (sessionId === undefined) throw new AntiforgeryError("missing-session");
     const body = request.body as Record<string, unknown> | undefined;
     const token = body?.[field] ?? request.headers["x-csrf-token"];
-    const result = await verifyToken(keyRing, token, sessionId);
+    const result = await verifyToken(keyRing, token, sessionId, {
+      ...(maxAgeSeconds !== undefined && { maxAgeSeconds }),
+    });
     if (!result.ok) throw new AntiforgeryError(result.reason, result.keyId);
   });
 }
 
 export const antiforgeryPlugin = fp(antiforgery, {
   name: "antiforgery",
-  dependencies: ["@fastify/cookie"],
+  dependencies: ["@fastify/cookie", "auth"],
 });

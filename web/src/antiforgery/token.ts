@@ -10,10 +10,11 @@ import type { SigningKey } from "../keyring/index.js";
  * Math.random; and none knows key ids, so none can verify a token signed by another instance's
  * newer key, which is the original system's bug.
  *
- * token = "v1." keyId "." nonce "." sessionTag "." mac
+ * token = "v2." keyId "." nonce "." issuedAt "." sessionTag "." mac
  *   nonce      = 12 random bytes
- *   sessionTag = HMAC(key, "session" ‖ sessionId)[0..8]   binds the token to the session cookie
- *   mac        = HMAC(key, "token" ‖ keyId ‖ nonce ‖ sessionTag)
+ *   issuedAt   = seconds since the epoch, base 36: the token expires hours later, not with its key
+ *   sessionTag = HMAC(key, "session" ‖ sessionId)[0..8]   binds the token to the signed-in session
+ *   mac        = HMAC(key, "token" ‖ keyId ‖ nonce ‖ issuedAt ‖ sessionTag)
  * Splitting the session tag from the mac lets us tell a forged token (bad mac) from a genuine
  * token replayed under another session (tag mismatch) in the logs.
  */
@@ -24,7 +25,8 @@ export type RejectionReason =
   | "malformed-token"
   | "unknown-key"
   | "bad-signature"
-  | "session-mismatch";
+  | "session-mismatch"
+  | "expired-token";
 
 export type Verification =
   | { readonly ok: true; readonly keyId: string }
@@ -39,16 +41,18 @@ export interface KeyResolver {
 }
 
 const TOKEN_PATTERN =
-  /^v1\.([A-Za-z0-9_-]{8,64})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{11})\.([A-Za-z0-9_-]{43})$/;
-const SESSION_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+  /^v2\.([A-Za-z0-9_-]{8,64})\.([A-Za-z0-9_-]{16})\.([0-9a-z]{1,10})\.([A-Za-z0-9_-]{11})\.([A-Za-z0-9_-]{43})$/;
 const MAX_TOKEN_LENGTH = 200;
+/** Tokens issued up to this far ahead (another instance's clock) still verify. */
+const CLOCK_SKEW_SECONDS = 60;
+/** Default lifetime of a token: a form left open longer is refused and served again. */
+export const DEFAULT_TOKEN_TTL_SECONDS = 4 * 3600;
 
-export function newSessionId(): string {
-  return randomBytes(32).toString("base64url");
-}
-
-export function isSessionId(value: string | undefined): value is string {
-  return value !== undefined && SESSION_PATTERN.test(value);
+export interface VerifyOptions {
+  /** Default DEFAULT_TOKEN_TTL_SECONDS. */
+  readonly maxAgeSeconds?: number;
+  /** Default Date.now(). */
+  readonly nowMs?: number;
 }
 
 function sessionTag(key: SigningKey, sessionId: string): Buffer {
@@ -59,27 +63,31 @@ function sessionTag(key: SigningKey, sessionId: string): Buffer {
     .subarray(0, 8);
 }
 
-function mac(key: SigningKey, nonce: string, tag: string): Buffer {
+function mac(key: SigningKey, nonce: string, issuedAt: string, tag: string): Buffer {
   return createHmac("sha256", key.secret)
     .update("fleetline/antiforgery/token\0")
     .update(key.id)
     .update("\0")
     .update(nonce)
     .update("\0")
+    .update(issuedAt)
+    .update("\0")
     .update(tag)
     .digest();
 }
 
-export function issueToken(key: SigningKey, sessionId: string): string {
+export function issueToken(key: SigningKey, sessionId: string, nowMs: number = Date.now()): string {
   const nonce = randomBytes(12).toString("base64url");
+  const issuedAt = Math.floor(nowMs / 1000).toString(36);
   const tag = sessionTag(key, sessionId).toString("base64url");
-  return `v1.${key.id}.${nonce}.${tag}.${mac(key, nonce, tag).toString("base64url")}`;
+  return `v2.${key.id}.${nonce}.${issuedAt}.${tag}.${mac(key, nonce, issuedAt, tag).toString("base64url")}`;
 }
 
 export async function verifyToken(
   keys: KeyResolver,
   token: unknown,
   sessionId: string,
+  options: VerifyOptions = {},
 ): Promise<Verification> {
   if (token === undefined || token === "") return { ok: false, reason: "missing-token" };
   if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH) {
@@ -87,11 +95,11 @@ export async function verifyToken(
   }
   const match = TOKEN_PATTERN.exec(token);
   if (!match) return { ok: false, reason: "malformed-token" };
-  const [, keyId = "", nonce = "", tag = "", signature = ""] = match;
+  const [, keyId = "", nonce = "", issuedAt = "", tag = "", signature = ""] = match;
   const key = keys.find(keyId) ?? (await keys.resolve(keyId));
   if (!key) return { ok: false, reason: "unknown-key", keyId };
   const given = Buffer.from(signature, "base64url");
-  const expected = mac(key, nonce, tag);
+  const expected = mac(key, nonce, issuedAt, tag);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, reason: "bad-signature", keyId };
   }
@@ -99,6 +107,12 @@ export async function verifyToken(
   const expectedTag = sessionTag(key, sessionId);
   if (givenTag.length !== expectedTag.length || !timingSafeEqual(givenTag, expectedTag)) {
     return { ok: false, reason: "session-mismatch", keyId };
+  }
+  // Checked after the signature, so the age read is one this ring vouched for.
+  const age = (options.nowMs ?? Date.now()) / 1000 - Number.parseInt(issuedAt, 36);
+  const maxAge = options.maxAgeSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+  if (age < -CLOCK_SKEW_SECONDS || age >= maxAge) {
+    return { ok: false, reason: "expired-token", keyId };
   }
   return { ok: true, keyId };
 }

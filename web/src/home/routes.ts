@@ -115,9 +115,12 @@ tokens with the same shared key ring (<code>${options.keyStoreKind}</code> store
       section: "privacy",
       body: html`<h1>Privacy</h1>
 <p>This demonstration stores the first and last names you enter, and nothing else, in a DynamoDB
-table. It sets one cookie, <code>fleetline.sid</code> (<code>__Host-fleetline.sid</code> over HTTPS): a random
-session identifier that binds anti-forgery tokens to your browser. It is HttpOnly, lasts until you
-close the browser and carries no personal data. Request logs hold your IP address and are kept as
+table. Visitors get no cookie. Operators who sign in get <code>fleetline.session</code>
+(<code>__Host-fleetline.session</code> over HTTPS): a signed session holding a random identifier,
+the sign-in provider's subject and e-mail address, and the sign-in time; it is HttpOnly and ends
+8 hours after signing in or at sign-out. While signing in, <code>fleetline.sign-in</code> holds
+for at most 15 minutes what the sign-in provider's answer is checked against. Request logs hold
+your IP address (also used, for a minute, to count requests against abuse limits) and are kept as
 long as the operator's log retention says.</p>`,
     }),
   );

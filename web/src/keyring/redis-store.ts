@@ -52,6 +52,14 @@ export class RedisKeyStore implements KeyStore {
     this.#logger = options.logger ?? stderrLogger;
   }
 
+  /**
+   * The store's connection, for other fleet-wide state in the same cache (the rate limits).
+   * The store still owns it: borrowers must not quit it.
+   */
+  get client(): Redis {
+    return this.#redis;
+  }
+
   async load(): Promise<SigningKey[]> {
     const fields = await this.#redis.hgetall(this.hashKey);
     const keys: SigningKey[] = [];

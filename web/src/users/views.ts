@@ -53,11 +53,14 @@ export function userForm(o: UserFormOptions): Html {
 </form>`;
 }
 
-const NOTICES: Readonly<Record<string, string>> = {
-  created: "User created.",
-  updated: "User updated.",
-  deleted: "User deleted.",
-};
+// A Map, not an object: `?done=constructor` must not find Object.prototype's members.
+const NOTICES: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    created: "User created.",
+    updated: "User updated.",
+    deleted: "User deleted.",
+  }),
+);
 
 export function usersList(options: {
   readonly users: readonly User[];
@@ -65,7 +68,7 @@ export function usersList(options: {
   readonly isFirstPage: boolean;
   readonly notice?: string | undefined;
 }): Html {
-  const notice = options.notice ? NOTICES[options.notice] : undefined;
+  const notice = options.notice ? NOTICES.get(options.notice) : undefined;
   const rows = options.users.map(
     (u) => html`<tr>
     <td>${u.firstName}</td>

@@ -7,6 +7,8 @@ export interface PageOptions {
   readonly body: HtmlValue;
   /** Highlights the matching navigation link. */
   readonly section?: "home" | "users" | "privacy";
+  /** The signed-in operator and a token for the sign-out form; absent for visitors. */
+  readonly account?: { readonly name: string; readonly csrf: string };
 }
 
 function navLink(href: string, label: string, current: boolean): Html {
@@ -16,7 +18,7 @@ function navLink(href: string, label: string, current: boolean): Html {
 }
 
 export function page(options: PageOptions): string {
-  const { title, instanceId, body, section } = options;
+  const { title, instanceId, body, section, account } = options;
   return `<!doctype html>${html`<html lang="en">
 <head>
 <meta charset="utf-8">
@@ -34,6 +36,15 @@ export function page(options: PageOptions): string {
     ${navLink("/users", "Users", section === "users")}
     ${navLink("/privacy", "Privacy", section === "privacy")}
   </nav>
+  ${
+    account
+      ? html`<form class="account" method="post" action="/auth/sign-out">
+    <span data-testid="signed-in-as">${account.name}</span>
+    <input type="hidden" name="_csrf" value="${account.csrf}">
+    <button type="submit">Sign out</button>
+  </form>`
+      : html`<a class="account" href="/auth/sign-in">Sign in</a>`
+  }
 </header>
 <main id="main">
 ${body}

@@ -26,6 +26,13 @@ export interface ReplyPageOptions {
 export const replyPagePlugin = fp(
   async (app: FastifyInstance, options: ReplyPageOptions) => {
     app.decorateReply("render", function render(this: FastifyReply, o: RenderOptions) {
+      // `session` is decorated by the auth plugin, registered after this one.
+      const session = (this.request as { session?: { sub: string; email?: string } | null })
+        .session;
+      const account =
+        session && typeof this.request.csrfToken === "function"
+          ? { name: session.email ?? session.sub, csrf: this.request.csrfToken(this) }
+          : undefined;
       return this.code(o.status ?? 200)
         .type("text/html; charset=utf-8")
         .header("cache-control", "no-store")
@@ -35,6 +42,7 @@ export const replyPagePlugin = fp(
             body: o.body,
             instanceId: options.instanceId,
             ...(o.section ? { section: o.section } : {}),
+            ...(account ? { account } : {}),
           }),
         );
     });

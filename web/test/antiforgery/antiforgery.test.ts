@@ -10,8 +10,10 @@ after(async () => {
   await t.close();
 });
 
+/** A fresh server-issued session and a form served to it. */
 async function session() {
-  return formSession(await t.app.inject({ url: "/users/new" }));
+  const { cookie } = t.signIn();
+  return formSession(await t.app.inject({ url: "/users/new", headers: { cookie } }), cookie);
 }
 
 async function post(
@@ -47,9 +49,13 @@ async function assertRejected(
 }
 
 describe("anti-forgery rejections (403 page, reason logged, nothing stored)", () => {
-  test("no session cookie", async () => {
+  test("no session cookie: refused before the token is even read (sign in first)", async () => {
     const s = await session();
-    await assertRejected(await post({ _csrf: s.token }), "missing-session");
+    const res = await post({ _csrf: s.token });
+    assert.equal(res.status, 403);
+    assert.match(res.body, /Sign in first/);
+    const stored = await t.users.list(100);
+    assert.ok(!stored.users.some((u) => u.lastName === "Forger"), "nothing stored");
   });
 
   test("no token", async () => {
@@ -127,7 +133,13 @@ describe("anti-forgery rejections (403 page, reason logged, nothing stored)", ()
     const s = await session();
     const keyId = s.token.split(".")[1] ?? "";
     await t.keyRing.revoke(keyId);
-    await assertRejected(await post({ _csrf: s.token }, { cookie: s.cookie }), "unknown-key");
+    // The session was signed with that key too: it ends as well.
+    const ended = await post({ _csrf: s.token }, { cookie: s.cookie });
+    assert.equal(ended.status, 403);
+    assert.match(ended.body, /Sign in first/);
+    // Signed in again (the replacement key), the old form's token is still refused.
+    const again = t.signIn();
+    await assertRejected(await post({ _csrf: s.token }, { cookie: again.cookie }), "unknown-key");
   });
 });
 
@@ -139,8 +151,7 @@ describe("anti-forgery acceptance", () => {
       {
         cookie: s.cookie,
         "sec-fetch-site": "same-origin",
-        origin: "http://localhost:80",
-        host: "localhost:80",
+        origin: "http://fleetline.test",
       },
     );
     assert.equal(res.status, 303);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isSessionId, issueToken, newSessionId, verifyToken } from "../../src/antiforgery/token.js";
+import { issueToken, verifyToken } from "../../src/antiforgery/token.js";
+import { newSessionId } from "../../src/auth/session.js";
 import { newSigningKey, type SigningKey } from "../../src/keyring/index.js";
 
 function resolverOf(...keys: SigningKey[]) {
@@ -12,7 +13,6 @@ const key = newSigningKey({ now: Date.now(), lifetimeMs: 86_400_000 });
 
 test("a token verifies for the session it was issued to, and only that one", async () => {
   const sid = newSessionId();
-  assert.ok(isSessionId(sid));
   const token = issueToken(key, sid);
   assert.deepEqual(await verifyToken(resolverOf(key), token, sid), { ok: true, keyId: key.id });
   const other = await verifyToken(resolverOf(key), token, newSessionId());
@@ -35,7 +35,15 @@ test("a token signed by a different key with the same id does not verify", async
 
 test("non-string, oversized and odd tokens are malformed, never a throw", async () => {
   const sid = newSessionId();
-  for (const token of [["a", "b"], 42, "x".repeat(5000), "v1....", "v2.a.b.c.d", "\u0000"]) {
+  for (const token of [
+    ["a", "b"],
+    42,
+    "x".repeat(5000),
+    "v1....",
+    "v2.a.b.c.d",
+    "v2.a.b.c.d.e",
+    "\u0000",
+  ]) {
     const result = await verifyToken(resolverOf(key), token, sid);
     assert.equal(
       !result.ok && result.reason,
@@ -45,4 +53,25 @@ test("non-string, oversized and odd tokens are malformed, never a throw", async 
   }
   const missing = await verifyToken(resolverOf(key), undefined, sid);
   assert.equal(!missing.ok && missing.reason, "missing-token");
+});
+
+test("a token carries its issue time inside the signature and expires after maxAgeSeconds", async () => {
+  const sid = newSessionId();
+  const issuedAt = Date.parse("2026-12-01T08:00:00Z");
+  const token = issueToken(key, sid, issuedAt);
+  const at = (ms: number) =>
+    verifyToken(resolverOf(key), token, sid, { maxAgeSeconds: 3600, nowMs: ms });
+  assert.equal((await at(issuedAt + 3_599_000)).ok, true);
+  const late = await at(issuedAt + 3_600_000);
+  assert.equal(!late.ok && late.reason, "expired-token");
+  const early = await at(issuedAt - 120_000);
+  assert.equal(!early.ok && early.reason, "expired-token", "issued in the future beyond the skew");
+  // Moving the issue time forward breaks the signature: the age cannot be edited.
+  const parts = token.split(".");
+  parts[3] = Math.floor((issuedAt + 7_200_000) / 1000).toString(36);
+  const edited = await verifyToken(resolverOf(key), parts.join("."), sid, {
+    maxAgeSeconds: 3600,
+    nowMs: issuedAt + 7_200_000,
+  });
+  assert.equal(!edited.ok && edited.reason, "bad-signature");
 });

@@ -23,7 +23,7 @@ describe("fuzzed forms are answered 303 or with a 4xx page, and nothing invalid 
 
   before(async () => {
     t = await startTestApp();
-    session = formSession(await t.app.inject({ url: "/users/new" }));
+    session = formSession(await t.inject({ url: "/users/new" }), t.cookie);
     const created = await t.users.create({ firstName: "Fuzz", lastName: "Target" });
     userId = created.id;
   });
@@ -172,7 +172,7 @@ describe("fuzzed forms are answered 303 or with a 4xx page, and nothing invalid 
     await fc.assert(
       fc.asyncProperty(ids, fc.constantFrom("edit", "delete", ""), async (id, action) => {
         const path = action ? `/users/${id}/${action}` : `/users/${id}`;
-        const get = await t.app.inject({ url: path });
+        const get = await t.inject({ url: path });
         assert.ok(get.statusCode < 500, `GET ${path} → ${get.statusCode}`);
         if (get.statusCode !== 200) assertRefusedOrAccepted(get, `GET ${path}`);
         const post = await t.app.inject({

@@ -35,7 +35,7 @@ describe("fuzzed HTTP requests over a real socket never get a 5xx", () => {
     t = await startTestApp();
     await t.app.listen({ port: 0, host: "127.0.0.1" });
     port = (t.app.server.address() as AddressInfo).port;
-    session = formSession(await t.app.inject({ url: "/users/new" }));
+    session = formSession(await t.inject({ url: "/users/new" }), t.cookie);
   });
   after(() => t.close());
 
@@ -116,7 +116,7 @@ describe("fuzzed HTTP requests over a real socket never get a 5xx", () => {
     await assertTableValid(t);
   });
 
-  test("fuzzed cookies: pages still render, posts without the matching session are refused", async () => {
+  test("fuzzed cookies: never a session, so pages send to sign-in and posts are refused", async () => {
     const cookie = fc.oneof(
       fc.stringMatching(/^[\x21-\x7e]{0,300}$/).filter((c) => !c.includes(session.cookie)),
       fc.constantFrom(
@@ -126,12 +126,17 @@ describe("fuzzed HTTP requests over a real socket never get a 5xx", () => {
         `fleetline.sid=${"A".repeat(43)}`,
         "__Host-fleetline.sid=x",
         "fleetline.sid=%ZZ",
+        "fleetline.session=s1.a.b.c",
+        `fleetline.session=${session.cookie.split("=")[1]?.slice(0, -3)}AAA`,
+        `fleetline.session=${session.cookie.split("=")[1]}x`,
+        "fleetline.session=s1.%ZZ.e30.x",
       ),
     );
     await fc.assert(
       fc.asyncProperty(cookie, async (value) => {
         const page = await rawRequest(port, `GET /users/new HTTP/1.1\r\ncookie: ${value}`);
-        assert.equal(page.statusCode, 200, `GET /users/new with cookie ${JSON.stringify(value)}`);
+        assert.equal(page.statusCode, 303, `GET /users/new with cookie ${JSON.stringify(value)}`);
+        assert.match(page.headers.location ?? "", /^\/auth\/sign-in\?returnTo=/);
         const body = `firstName=Ada&lastName=Lovelace&_csrf=${session.token}`;
         const res = await rawRequest(
           port,

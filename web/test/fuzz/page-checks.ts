@@ -4,7 +4,7 @@ import type { TestApp } from "../helpers/app.js";
 
 /** What a 4xx page may say; each names the problem (field messages, or the kind of request). */
 export const EXPLANATIONS =
-  /is required|must not contain control characters|must not contain invisible or text-direction characters|must be at most 100 characters|was sent more than once|must be text|version field|could not be used|this form expired or did not come from this site|That was too large|is not accepted|Page not found|page link is not valid/i;
+  /is required|must not contain control characters|must not contain invisible or text-direction characters|must be at most 100 characters|was sent more than once|must be text|version field|could not be used|this form expired or did not come from this site|That was too large|is not accepted|Page not found|page link is not valid|Sign in first|Too many requests/i;
 
 export interface Answer {
   readonly statusCode: number;

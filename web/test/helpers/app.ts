@@ -1,6 +1,7 @@
-import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import pino from "pino";
 import { type AppConfig, buildApp } from "../../src/app.js";
+import { issueSession, type Session, sessionCookieName } from "../../src/auth/session.js";
 import { createKeyStore, KeyRing } from "../../src/keyring/index.js";
 import { UsersRepository } from "../../src/users/repository.js";
 import { createUsersTable, type RunningDynalite, startDynalite } from "./dynalite.js";
@@ -14,6 +15,18 @@ export const TEST_CONFIG: AppConfig = {
   KEYRING_STORE: "memory",
   REQUEST_DEADLINE_MS: 3000,
   MAX_EVENT_LOOP_DELAY_MS: 1000,
+  KEYRING_PREFIX: "fleetline-test:keyring",
+  // Never contacted by these tests (discovery happens on the first sign-in); the real flow
+  // against a real provider is in auth/oidc-flow.test.ts.
+  OIDC_ISSUER: "https://issuer.fleetline.invalid",
+  OIDC_CLIENT_ID: "test-client",
+  OIDC_LOGOUT_URL: undefined,
+  PUBLIC_ORIGIN: ["http://fleetline.test"],
+  SESSION_TTL_SECONDS: 8 * 3600,
+  ANTIFORGERY_TOKEN_TTL_SECONDS: 4 * 3600,
+  RATE_LIMIT_SIGN_IN_MAX: 1000,
+  RATE_LIMIT_WRITE_MAX: 10_000,
+  RATE_LIMIT_WINDOW_SECONDS: 60,
 };
 
 export interface TestApp {
@@ -23,6 +36,18 @@ export interface TestApp {
   readonly dynalite: RunningDynalite;
   /** JSON log lines the app wrote (the anti-forgery reasons are asserted from these). */
   readonly logs: Array<Record<string, unknown>>;
+  /** `name=value` of a session the server issued at start, for an operator "test-operator". */
+  readonly cookie: string;
+  readonly session: Session;
+  /**
+   * A fresh server-issued session (new id). Minted with the web's own issueSession() and the
+   * app's key ring, exactly what GET /auth/callback does once the provider has vouched: these
+   * tests are about what a session allows, the flow that creates one is tested against a real
+   * provider in auth/oidc-flow.test.ts.
+   */
+  signIn(identity?: { sub: string; email?: string }): { cookie: string; session: Session };
+  /** app.inject() as the signed-in operator (`cookie` unless the request sets its own). */
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -47,12 +72,27 @@ export async function startTestApp(overrides: Partial<AppConfig> = {}): Promise<
     { users, keyRing, instanceId: "test-1", logger },
   );
   await app.ready();
+  const config = { ...TEST_CONFIG, ...overrides };
+  const name = sessionCookieName(config.PUBLIC_ORIGIN[0]?.startsWith("https:") ?? false);
+  const signIn = (identity = { sub: "test-operator", email: "operator@example.test" }) => {
+    const issued = issueSession(keyRing.signingKey(), identity);
+    return { cookie: `${name}=${issued.cookie}`, session: issued.session };
+  };
+  const operator = signIn();
   return {
     app,
     users,
     keyRing,
     dynalite,
     logs,
+    cookie: operator.cookie,
+    session: operator.session,
+    signIn,
+    inject(options: InjectOptions) {
+      const headers = { ...(options.headers ?? {}) } as Record<string, string>;
+      headers.cookie ??= operator.cookie;
+      return app.inject({ ...options, headers });
+    },
     async close() {
       await app.close();
       await keyRing.close();
@@ -94,3 +134,25 @@ export function form(fields: Record<string, string | readonly string[]>): string
 }
 
 export const FORM_HEADERS = { "content-type": "application/x-www-form-urlencoded" } as const;
+
+/**
+ * For tests that build their own app (a store behind a fault proxy, a silent Redis): mints a
+ * server-issued operator session with the web's own issueSession() and the app's key ring, as the
+ * sign-in callback does, and makes every `app.inject()` carry it unless the request sets its own
+ * cookie. Returns the cookie (`name=value`) for requests made over real HTTP.
+ */
+export function signInEveryInject(
+  app: FastifyInstance,
+  keyRing: KeyRing,
+  sub = "operator",
+): string {
+  const issued = issueSession(keyRing.signingKey(), { sub });
+  const cookie = `${sessionCookieName(false)}=${issued.cookie}`;
+  const inject = app.inject.bind(app);
+  app.inject = ((options: InjectOptions | string) =>
+    inject({
+      ...(typeof options === "string" ? { url: options } : options),
+      headers: { cookie, ...(typeof options === "object" ? options.headers : {}) },
+    })) as typeof app.inject;
+  return cookie;
+}

@@ -99,22 +99,22 @@ describe("DynamoDB down", () => {
   test("pages answer 503 while dynalite is stopped, the app keeps running, and recovers", async (t) => {
     const app = await startTestApp();
     t.after(() => app.close());
-    const s = formSession(await app.app.inject({ url: "/users/new" }));
+    const s = formSession(await app.inject({ url: "/users/new" }), app.cookie);
     const port = app.dynalite.port;
     await app.dynalite.stop();
 
-    const list = await app.app.inject({ url: "/users" });
+    const list = await app.inject({ url: "/users" });
     assert.equal(list.statusCode, 503);
     assert.match(list.body, /The user store is unavailable/);
     assert.equal(list.headers["retry-after"], "5");
-    const post = await app.app.inject({
+    const post = await app.inject({
       method: "POST",
       url: "/users",
       headers: { ...FORM_HEADERS, cookie: s.cookie },
       payload: form({ _csrf: s.token, firstName: "Down", lastName: "Time" }),
     });
     assert.equal(post.statusCode, 503);
-    const ready = await app.app.inject({ url: "/health/ready" });
+    const ready = await app.inject({ url: "/health/ready" });
     assert.equal(ready.statusCode, 503);
     assert.deepEqual(ready.json().checks, { dynamodb: "down", keystore: "ok" });
     // The reason is in the log, never in the answer (addresses, and on AWS account and role).
@@ -132,7 +132,7 @@ describe("DynamoDB down", () => {
     const revived = await startDynalite(port);
     t.after(() => revived.stop());
     await createUsersTable(revived.endpoint);
-    assert.equal((await app.app.inject({ url: "/users" })).statusCode, 200);
-    assert.equal((await app.app.inject({ url: "/health/ready" })).statusCode, 200);
+    assert.equal((await app.inject({ url: "/users" })).statusCode, 200);
+    assert.equal((await app.inject({ url: "/health/ready" })).statusCode, 200);
   });
 });

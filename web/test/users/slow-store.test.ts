@@ -7,7 +7,7 @@ import pino from "pino";
 import { type AppConfig, buildApp } from "../../src/app.js";
 import { createKeyStore, KeyRing } from "../../src/keyring/index.js";
 import { UsersRepository } from "../../src/users/repository.js";
-import { TEST_CONFIG } from "../helpers/app.js";
+import { signInEveryInject, TEST_CONFIG } from "../helpers/app.js";
 import { createUsersTable, type RunningDynalite, startDynalite } from "../helpers/dynalite.js";
 import { FaultyProxy } from "../helpers/faulty-proxy.js";
 
@@ -23,6 +23,8 @@ interface Stack {
   readonly proxy: FaultyProxy;
   readonly users: UsersRepository;
   readonly logs: Array<Record<string, unknown>>;
+  /** `name=value` of a server-issued operator session: the users pages need one. */
+  readonly cookie: string;
   close(): Promise<void>;
 }
 
@@ -61,11 +63,14 @@ async function startStack(
     { users, keyRing, instanceId: "slow-1", logger },
   );
   await app.ready();
+  // Every request of these tests is the signed-in operator's: the users pages need a session.
+  const cookie = signInEveryInject(app, keyRing, "slow-store-operator");
   return {
     app,
     proxy,
     users,
     logs,
+    cookie,
     async close() {
       await app.close();
       await keyRing.close();
@@ -271,10 +276,12 @@ describe("the request deadline's start", () => {
     const s = await startStack(dynalite);
     t.after(() => s.close());
     const address = await s.app.listen({ port: 0, host: "127.0.0.1" });
-    const page = await fetch(`${address}/users/new`);
+    const page = await fetch(`${address}/users/new`, { headers: { cookie: s.cookie } });
     const html = await page.text();
     const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
-    const cookie = page.headers.getSetCookie()[0]?.split(";")[0] ?? "";
+    const cookie = [s.cookie, ...page.headers.getSetCookie().map((c) => c.split(";")[0])].join(
+      "; ",
+    );
     const body = new URLSearchParams({
       _csrf: token,
       firstName: "Slow",

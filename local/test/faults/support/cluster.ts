@@ -11,6 +11,8 @@ import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { startWebProcess } from "../../../../web/test/helpers/web-process.js";
 import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "../../../src/embedded-dynamodb.js";
 import { LoadBalancer, type LoadBalancerOptions } from "../../../src/load-balancer.js";
+import { type DevOperator, startLocalOidcProvider } from "../../../src/oidc-provider.js";
+import { signInOverHttp } from "../../../src/sign-in-client.js";
 import { ensureUsersTable } from "../../../src/users-table.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../../../..");
@@ -35,6 +37,10 @@ export interface WebInstanceEnv {
   readonly keyringStore: "file" | "redis" | "memory";
   readonly keyringDir?: string;
   readonly redisUrl?: string;
+  /** The OpenID provider the instances sign operators in with, and their public origin. */
+  readonly oidcIssuer: string;
+  readonly oidcClientId: string;
+  readonly publicOrigin: string;
 }
 
 /** One web instance through tsx, as the local stack runs it; resolves once it listens. */
@@ -47,6 +53,12 @@ export async function startWebInstance(id: string, env: WebInstanceEnv): Promise
     ...(env.keyringDir ? { KEYRING_DIR: env.keyringDir } : {}),
     ...(env.redisUrl ? { REDIS_URL: env.redisUrl } : {}),
     TRUST_PROXY: "127.0.0.1",
+    OIDC_ISSUER: env.oidcIssuer,
+    OIDC_CLIENT_ID: env.oidcClientId,
+    PUBLIC_ORIGIN: env.publicOrigin,
+    // Every client here is 127.0.0.1: the traffic generators must not meet the abuse limits.
+    RATE_LIMIT_WRITE_MAX: "1000000",
+    RATE_LIMIT_SIGN_IN_MAX: "1000000",
     // info: the listening line tells us the port; request lines stay out of the way.
     LOG_LEVEL: "info",
     SHUTDOWN_TIMEOUT_MS: "8000",
@@ -124,6 +136,11 @@ export interface Cluster {
   readonly lbUrl: string;
   readonly dynamo: Dynamo;
   readonly keyringDir: string;
+  readonly operator: DevOperator;
+  /** A session cookie (name=value) of the operator, signed in through the real flow at start. */
+  readonly cookie: string;
+  /** Signs the operator in again (a new session); returns the cookie. */
+  signIn(): Promise<string>;
   /** Current instances, in registration order (rolling restarts replace entries). */
   readonly instances: WebInstance[];
   /** Starts an instance with the cluster's settings, registers it and waits until healthy. */
@@ -154,7 +171,13 @@ export async function startCluster(t: TestContext, options: ClusterOptions = {})
   dynamo = await startDynamo(join(dir, "data"));
   lb = new LoadBalancer({ ...LB_DEFAULTS, ...options.loadBalancer });
   const lbPort = await lb.listen(0);
+  const lbUrl = `http://127.0.0.1:${lbPort}`;
+  const oidc = await startLocalOidcProvider({ webOrigins: [lbUrl] });
+  t.after(() => oidc.stop());
   const env: WebInstanceEnv = {
+    oidcIssuer: oidc.issuer,
+    oidcClientId: oidc.clientId,
+    publicOrigin: lbUrl,
     dynamodbEndpoint: dynamo.endpoint,
     keyringStore: options.keyringStore ?? "file",
     keyringDir,
@@ -171,11 +194,15 @@ export async function startCluster(t: TestContext, options: ClusterOptions = {})
   // One after the other: two instances starting on an empty file store at once is the key
   // ring's own test; here the fleet should start as it does in production, settled.
   for (let i = 1; i <= (options.instances ?? 2); i++) await addInstance(`web-${i}`);
+  const signIn = async () => (await signInOverHttp({ siteUrl: lbUrl, ...oidc.operator })).cookie;
   return {
     lb,
-    lbUrl: `http://127.0.0.1:${lbPort}`,
+    lbUrl,
     dynamo,
     keyringDir,
+    operator: oidc.operator,
+    cookie: await signIn(),
+    signIn,
     instances,
     addInstance,
   };

@@ -86,6 +86,8 @@ export interface TrafficOptions {
   readonly writers?: number;
   /** Unique per test, so acknowledged names can be found in the table afterwards. */
   readonly tag: string;
+  /** The signed-in operator's session cookie (name=value); the writers post as that operator. */
+  readonly cookie: string;
 }
 
 /** Client traffic until stop(); a request "fails" when it gets no 200 (read) or 303 (write). */
@@ -103,7 +105,9 @@ export class Traffic {
   static async start(options: TrafficOptions): Promise<Traffic> {
     const traffic = new Traffic(options);
     const sessions = await Promise.all(
-      Array.from({ length: options.writers ?? 2 }, () => fetchForm(`${options.url}/users/new`)),
+      Array.from({ length: options.writers ?? 2 }, () =>
+        fetchForm(`${options.url}/users/new`, options.cookie),
+      ),
     );
     for (let i = 0; i < (options.readers ?? 4); i++) traffic.#loops.push(traffic.#read());
     for (const session of sessions) traffic.#loops.push(traffic.#write(session));
