@@ -6,7 +6,7 @@ import { collectArtifact } from "../../src/rehearse/artifact.js";
 import { runBuildspec } from "../../src/rehearse/build-runner.js";
 import { parseBuildspec } from "../../src/rehearse/buildspec.js";
 import { patternToRegExp } from "../../src/rehearse/path-patterns.js";
-import { tempDir } from "./support.js";
+import { tempDir } from "../support.js";
 
 function writeSpec(dir: string, yaml: string) {
   writeFileSync(join(dir, "buildspec.yml"), yaml);

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { repoRoot, tempDir } from "./support.js";
+import { repoRoot, tempDir } from "../support.js";
 
 test("a rehearsal build started inside another rehearsal's build (its tests do) uses the real npm, not the outer shim", {
   timeout: 120_000,
@@ -13,7 +13,7 @@ test("a rehearsal build started inside another rehearsal's build (its tests do) 
   const outerShims = join(work, "outer-rehearsal", "bin-build");
   mkdirSync(outerShims, { recursive: true });
   copyFileSync(
-    join(repoRoot, "local", "src", "rehearse", "bin-build", "npm"),
+    join(repoRoot, "deploy", "src", "rehearse", "bin-build", "npm"),
     join(outerShims, "npm"),
   );
   const env: NodeJS.ProcessEnv = {
@@ -22,7 +22,7 @@ test("a rehearsal build started inside another rehearsal's build (its tests do) 
   };
   delete env.REHEARSE_REAL_NPM;
   const script = `
-      const { rehearseBuild } = await import(${JSON.stringify(join(repoRoot, "local", "src", "rehearse", "rehearse-build.ts"))});
+      const { rehearseBuild } = await import(${JSON.stringify(join(repoRoot, "deploy", "src", "rehearse", "rehearse-build.ts"))});
       const r = await rehearseBuild({ repoRoot: ${JSON.stringify(repoRoot)}, workDir: ${JSON.stringify(join(work, "build"))}, checks: false });
       console.log(JSON.stringify({ ok: r.build.succeeded, phase: r.build.failedPhase ?? null, files: r.artifact?.files.length ?? 0 }));
     `;

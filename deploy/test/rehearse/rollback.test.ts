@@ -11,7 +11,7 @@ import {
   pollContinuously,
   revisionFrom,
   tempDir,
-} from "./support.js";
+} from "../support.js";
 
 test("a revision whose ValidateService fails is rolled back to the last good one while the site keeps serving", {
   timeout: 240_000,

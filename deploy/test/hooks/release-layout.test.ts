@@ -12,7 +12,7 @@ import {
 import { join } from "node:path";
 import { test } from "node:test";
 import { shimDir } from "../../src/rehearse/local-instance.js";
-import { repoRoot, tempDir } from "./support.js";
+import { repoRoot, tempDir } from "../support.js";
 
 const hooks = join(repoRoot, "deploy", "hooks");
 

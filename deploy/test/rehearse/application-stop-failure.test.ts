@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { LocalFleet } from "../../src/rehearse/local-fleet.js";
 import { Rehearsal } from "../../src/rehearse/rehearsal.js";
-import { buildArtifact, onCleanup, revisionFrom, tempDir } from "./support.js";
+import { buildArtifact, onCleanup, revisionFrom, tempDir } from "../support.js";
 
 test("a broken ApplicationStop in the running revision blocks the next deployment and its rollback, until failures are ignored", {
   timeout: 180_000,

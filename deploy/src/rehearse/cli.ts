@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { createLineLogger } from "../logger.js";
+import { createLineLogger } from "@fleetline/local/logger";
 import { brokenRevision } from "./broken-revision.js";
 import { LocalFleet } from "./local-fleet.js";
 import { Progress } from "./progress.js";

@@ -36,7 +36,7 @@ export interface BundleResult {
   readonly revision: string;
 }
 
-const defaultRoot = resolve(import.meta.dirname, "..");
+const defaultRoot = resolve(import.meta.dirname, "..", "..");
 
 // Bundled CommonJS dependencies (fastify, pino, the AWS SDK) call require() and read __dirname;
 // an ESM output has neither unless we define them.

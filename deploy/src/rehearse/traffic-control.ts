@@ -1,5 +1,5 @@
 // What CodeDeploy's BlockTraffic and AllowTraffic need from a load balancer. The local stack's
-// LoadBalancer (local/src/load-balancer.ts) has this shape; so does an ALB target group.
+// LoadBalancer (@fleetline/local/load-balancer) has this shape; so does an ALB target group.
 export interface TrafficTarget {
   readonly id: string;
   readonly host: string;

@@ -4,10 +4,10 @@
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "../embedded-dynamodb.js";
-import { LoadBalancer } from "../load-balancer.js";
-import { type Logger, silentLogger } from "../logger.js";
-import { ensureUsersTable } from "../users-table.js";
+import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "@fleetline/local/embedded-dynamodb";
+import { LoadBalancer } from "@fleetline/local/load-balancer";
+import { type Logger, silentLogger } from "@fleetline/local/logger";
+import { ensureUsersTable } from "@fleetline/local/users-table";
 import { LocalInstance } from "./local-instance.js";
 
 export interface LocalFleetOptions {

@@ -4,7 +4,7 @@ import { cpSync, existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { shimDir } from "../../src/rehearse/local-instance.js";
-import { repoRoot, tempDir } from "./support.js";
+import { repoRoot, tempDir } from "../support.js";
 
 const stopHook = join(repoRoot, "deploy", "hooks", "application-stop.sh");
 

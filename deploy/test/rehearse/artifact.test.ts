@@ -3,10 +3,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { startEmbeddedDynamoDb } from "../../src/embedded-dynamodb.js";
+import { startEmbeddedDynamoDb } from "@fleetline/local/embedded-dynamodb";
+import { ensureUsersTable } from "@fleetline/local/users-table";
 import { listFiles } from "../../src/rehearse/path-patterns.js";
-import { ensureUsersTable } from "../../src/users-table.js";
-import { buildArtifact, freePort, onCleanup, tempDir } from "./support.js";
+import { buildArtifact, freePort, onCleanup, tempDir } from "../support.js";
 
 async function waitForHealth(
   url: string,

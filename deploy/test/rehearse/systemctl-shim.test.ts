@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { test } from "node:test";
 import { shimDir } from "../../src/rehearse/local-instance.js";
-import { onCleanup, tempDir } from "./support.js";
+import { onCleanup, tempDir } from "../support.js";
 
 const systemctl = join(shimDir, "systemctl");
 

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
 import { LocalInstance } from "../../src/rehearse/local-instance.js";
-import { tempDir } from "./support.js";
+import { tempDir } from "../support.js";
 
 // One Node major runs the fleet, and four files name it: the bootstrap installs it, the unit runs
 // it, CodeBuild builds with it, and the rehearsal plays it. A change to one of them alone would
@@ -15,9 +15,9 @@ const read = (path: string): string => readFileSync(join(repoRoot, path), "utf8"
 function installedMajor(): string {
   const dnf = read("infra/lib/instance-bootstrap.sh")
     .split("\n")
-    .find((line) => /\bdnf install\b/.test(line));
+    .find((line) => /\bdnf install\b.*\bnodejs\d+\b/.test(line));
   const match = dnf?.match(/\bnodejs(\d+)\b/);
-  assert.ok(match, `no nodejsNN package in the bootstrap's dnf line: ${dnf}`);
+  assert.ok(match, "no `dnf install … nodejsNN` line in the bootstrap");
   return match[1]!;
 }
 

@@ -6,10 +6,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { TestContext } from "node:test";
-import type { Revision } from "../../src/rehearse/deployment.js";
-import { rehearseBuild } from "../../src/rehearse/rehearse-build.js";
+import type { Revision } from "../src/rehearse/deployment.js";
+import { rehearseBuild } from "../src/rehearse/rehearse-build.js";
 
-export const repoRoot = resolve(import.meta.dirname, "..", "..", "..");
+export const repoRoot = resolve(import.meta.dirname, "..", "..");
 
 const cleanups = new WeakMap<TestContext, Array<() => unknown>>();
 

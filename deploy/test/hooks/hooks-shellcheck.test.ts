@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { repoRoot } from "./support.js";
+import { repoRoot } from "../support.js";
 
 const hooksDir = join(repoRoot, "deploy", "hooks");
 const scripts = [
@@ -12,9 +12,9 @@ const scripts = [
     .map((f) => join(hooksDir, f)),
   join(hooksDir, "lib", "common.sh"),
   // The rehearsal's own shell: it plays systemd and CodeBuild, and must be as careful.
-  join(repoRoot, "local", "src", "rehearse", "bin", "systemctl"),
-  join(repoRoot, "local", "src", "rehearse", "bin-build", "npm"),
-  join(repoRoot, "local", "src", "rehearse", "build-phase.sh"),
+  join(repoRoot, "deploy", "src", "rehearse", "bin", "systemctl"),
+  join(repoRoot, "deploy", "src", "rehearse", "bin-build", "npm"),
+  join(repoRoot, "deploy", "src", "rehearse", "build-phase.sh"),
 ];
 
 test("every deploy hook, common.sh and the rehearsal's shims pass shellcheck", {

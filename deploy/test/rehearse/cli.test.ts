@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { repoRoot, tempDir } from "./support.js";
+import { repoRoot, tempDir } from "../support.js";
 
 test("npm run rehearse builds, installs then updates one instance, and prints each event and a summary", {
   timeout: 240_000,
@@ -13,7 +13,7 @@ test("npm run rehearse builds, installs then updates one instance, and prints ea
     [
       "--import",
       "tsx",
-      join(repoRoot, "local", "src", "rehearse", "cli.ts"),
+      join(repoRoot, "deploy", "src", "rehearse", "cli.ts"),
       "--skip-checks",
       "--instances",
       "1",

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { LocalFleet } from "../../src/rehearse/local-fleet.js";
 import { Rehearsal } from "../../src/rehearse/rehearsal.js";
-import { buildArtifact, onCleanup, repoRoot, revisionFrom, tempDir } from "./support.js";
+import { buildArtifact, onCleanup, repoRoot, revisionFrom, tempDir } from "../support.js";
 
 interface AutocannonResult {
   readonly errors: number;

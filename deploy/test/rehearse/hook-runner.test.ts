@@ -3,7 +3,7 @@ import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { runHook } from "../../src/rehearse/hook-runner.js";
-import { tempDir } from "./support.js";
+import { tempDir } from "../support.js";
 
 test("a script that outlives its appspec timeout is killed with its children and reported as timed out", async (t) => {
   const dir = tempDir(t, "hook-timeout");
