@@ -6,6 +6,7 @@ import {
   deployToInstance,
   type EventRecord,
   type InstanceDeploymentResult,
+  type S3Location,
 } from "./codedeploy-agent.js";
 import { newDeploymentId } from "./lifecycle.js";
 import type { LocalInstance } from "./local-instance.js";
@@ -16,6 +17,8 @@ export interface Revision {
   readonly bundleDir: string;
   /** How the summary names it, e.g. the commit id. */
   readonly label: string;
+  /** The S3 object it stands for, as CodePipeline deploys (hooks get BUNDLE_*). Default: none. */
+  readonly s3?: S3Location;
 }
 
 export interface DeploymentOptions {
@@ -72,6 +75,7 @@ async function deployOnce(
     const result = await deployToInstance({
       instance,
       bundleDir: revision.bundleDir,
+      ...(revision.s3 ? { s3: revision.s3 } : {}),
       identity,
       loadBalancer: options.loadBalancer,
       ...(options.hookEnv ? { hookEnv: options.hookEnv } : {}),

@@ -18,6 +18,8 @@ export const lifecycleEvents = [
 ] as const;
 
 export type LifecycleEventName = (typeof lifecycleEvents)[number]["name"];
+export type ScriptEventName = Extract<(typeof lifecycleEvents)[number], { by: "script" }>["name"];
+export type StepEventName = Exclude<LifecycleEventName, ScriptEventName>;
 
 /**
  * Events whose scripts come from the last successful revision on the instance rather than the

@@ -17,6 +17,8 @@ import { promisify } from "node:util";
 const execFileAsync = promisify(execFile);
 
 export const unitName = "fleetline-web.service";
+/** The web's system user as infra/lib/instance-bootstrap.sh creates it (deploy/CONTRACT.md). */
+export const webUser = { name: "fleetline", uid: 990, shell: "/sbin/nologin" } as const;
 /** The folder holding the rehearsal's `systemctl`, put first on the hooks' PATH. */
 export const shimDir = resolve(import.meta.dirname, "bin");
 
@@ -52,6 +54,17 @@ export class LocalInstance {
       mkdirSync(join(this.root, dir), { recursive: true });
     }
     symlinkSync(process.execPath, join(this.root, "usr/bin/node-24"));
+    // The accounts the agent's `runas` meets on EC2: root, and the web's user, which the
+    // bootstrap creates with `useradd --system --shell /sbin/nologin` (a hook cannot run as it).
+    writeFileSync(
+      join(this.root, "etc/passwd"),
+      [
+        "root:x:0:0:root:/root:/bin/bash",
+        `${webUser.name}:x:${webUser.uid}:${webUser.uid}::/:${webUser.shell}`,
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(join(this.root, "etc/group"), `root:x:0:\n${webUser.name}:x:${webUser.uid}:\n`);
     const env: Record<string, string> = {
       NODE_ENV: "production",
       HOST: this.host,

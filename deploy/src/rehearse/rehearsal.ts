@@ -3,11 +3,19 @@
 // The CodeDeploy service's memory (application, group, last good revision) lives here.
 import { randomUUID } from "node:crypto";
 import { type DeploymentResult, type Revision, runDeployment } from "./deployment.js";
-import type { LocalFleet } from "./local-fleet.js";
+import type { LocalInstance } from "./local-instance.js";
 import type { Progress } from "./progress.js";
+import type { TrafficControl } from "./traffic-control.js";
+
+/** What a deployment group is deployed onto: its instances and its load balancer. */
+export interface DeploymentTargets {
+  readonly instances: readonly LocalInstance[];
+  readonly loadBalancer: TrafficControl;
+}
 
 export interface RehearsalOptions {
-  readonly fleet: LocalFleet;
+  /** A LocalFleet, or any instances behind a load balancer. */
+  readonly fleet: DeploymentTargets;
   readonly progress?: Progress;
   /** CodeDeploy application name passed to hooks. Default "fleetline". */
   readonly applicationName?: string;
@@ -31,11 +39,6 @@ export class Rehearsal {
     this.#options = options;
     this.applicationName = options.applicationName ?? "fleetline";
     this.deploymentGroupName = options.deploymentGroupName ?? "fleetline-local";
-  }
-
-  /** The revision the fleet is known to run, after the last successful deployment. */
-  get lastGoodRevision(): Revision | undefined {
-    return this.#lastGood;
   }
 
   /**
