@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { runHook } from "../../src/rehearse/hook-runner.js";
 import { tempDir } from "../support.js";
 
-test("a script that outlives its appspec timeout is killed with its children and reported as timed out", async (t) => {
+test("a script that outlives its appspec timeout gets SIGTERM with its children and is reported as timed out", async (t) => {
   const dir = tempDir(t, "hook-timeout");
   const script = join(dir, "slow.sh");
   const marker = join(dir, "child-survived");
@@ -27,7 +27,41 @@ test("a script that outlives its appspec timeout is killed with its children and
   assert.ok(Date.now() - started < 5000, "returned soon after the timeout");
   assert.deepEqual(result.output, ["stdout: started"]);
   await new Promise((r) => setTimeout(r, 3500));
-  assert.equal(existsSync(marker), false, "the script's process group was killed");
+  assert.equal(existsSync(marker), false, "the script's process group was signalled");
+});
+
+test("on timeout the agent sends SIGTERM to the script's process group and never SIGKILL", async (t) => {
+  const dir = tempDir(t, "hook-term");
+  const script = join(dir, "trapping.sh");
+  const log = join(dir, "log");
+  // The script and a child both trap TERM and go on a little: SIGKILL would leave no trace.
+  writeFileSync(
+    script,
+    [
+      "#!/usr/bin/env bash",
+      // bash reports a killed foreground child on stderr; that pipe is closed after the timeout.
+      "exec >/dev/null 2>&1",
+      `(trap 'echo "child got TERM" >> '${log}'; sleep 0.5; echo "child still ran" >> '${log}'; exit 0' TERM; while true; do sleep 0.1; done) >/dev/null 2>&1 &`,
+      `trap 'echo "script got TERM" >> '${log}'; sleep 0.5; echo "script still ran" >> '${log}'; exit 0' TERM`,
+      "while true; do sleep 0.1; done",
+      "",
+    ].join("\n"),
+  );
+  chmodSync(script, 0o755);
+  const result = await runHook({
+    script,
+    cwd: dir,
+    env: { PATH: "/usr/bin:/bin" },
+    timeoutSeconds: 1,
+  });
+  assert.equal(result.timedOut, true);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual(readFileSync(log, "utf8").split("\n").filter(Boolean).sort(), [
+    "child got TERM",
+    "child still ran",
+    "script got TERM",
+    "script still ran",
+  ]);
 });
 
 test("a script gets the agent's variables its exit code is reported and both output streams are kept", async (t) => {
