@@ -124,6 +124,8 @@ export interface SmallFleet {
   readonly instances: readonly LocalInstance[];
   readonly loadBalancer: LoadBalancer;
   readonly url: string;
+  /** When each instance's stand-in web finished sending an answer to /slow (ms since epoch). */
+  readonly slowAnswers: number[];
 }
 
 /**
@@ -146,14 +148,17 @@ export async function smallFleet(
   await loadBalancer.listen(0);
   onCleanup(t, () => loadBalancer.close());
   const instances: LocalInstance[] = [];
+  const slowAnswers: number[] = [];
   for (let n = 1; n <= count; n++) {
     const id = `i-small-${n}`;
     const instance = new LocalInstance({ id, root: join(work, id), port: await freePort() });
     instance.bootstrap();
     const server = createHttpServer((req, res) => {
       const answer = () => res.writeHead(200, { "x-served-by": id }).end(`${id} ${req.url}`);
-      if (req.url === "/slow") setTimeout(answer, options.slowMs ?? 1500);
-      else answer();
+      if (req.url === "/slow") {
+        setTimeout(() => res.end(() => slowAnswers.push(Date.now())), options.slowMs ?? 1500);
+        res.writeHead(200, { "x-served-by": id }).write("slow ");
+      } else answer();
     });
     await new Promise<void>((r) => server.listen(instance.port, "127.0.0.1", r));
     onCleanup(t, async () => {
@@ -162,7 +167,7 @@ export async function smallFleet(
     });
     instances.push(instance);
   }
-  return { instances, loadBalancer, url: `http://127.0.0.1:${loadBalancer.port}` };
+  return { instances, loadBalancer, url: `http://127.0.0.1:${loadBalancer.port}`, slowAnswers };
 }
 
 export interface ScriptBundle {

@@ -16,6 +16,7 @@ import { type TestContext, test } from "node:test";
 import {
   archivesKept,
   deployToInstance,
+  type EventRecord,
   type S3Location,
 } from "../../src/rehearse/codedeploy-agent.js";
 import type { Revision } from "../../src/rehearse/deployment.js";
@@ -32,7 +33,11 @@ import {
 
 const groupId = "0c0ffee0-0000-4000-8000-000000000001";
 
-function deploy(fleet: SmallFleet, revision: Revision, extra: { s3?: S3Location } = {}) {
+function deploy(
+  fleet: SmallFleet,
+  revision: Revision,
+  extra: { s3?: S3Location; onEvent?: (record: EventRecord) => void } = {},
+) {
   const instance = fleet.instances[0] as LocalInstance;
   return deployToInstance({
     instance,
@@ -325,5 +330,28 @@ test("archives are pruned at download: five kept, never the last successful one"
     kept.filter((d) => d !== goodDir).sort(),
     failing.slice(-4).sort(),
     "the newest stay",
+  );
+});
+
+test("BlockTraffic ends only once the instance's in-flight requests are drained", async (t) => {
+  const fleet = await smallFleet(t, 1, { slowMs: 1500 });
+  const dir = tempDir(t, "agent-drain");
+  assert.equal((await deploy(fleet, scriptRevision(join(dir, "a"), "a"))).succeeded, true);
+  // The answer's head comes at once, its end after 1.5 s: the request is in flight until then.
+  const slow = fetch(`${fleet.url}/slow`).then(async (res) => `${res.status} ${await res.text()}`);
+  await new Promise((r) => setTimeout(r, 200));
+  let blockEndedAt = 0;
+  const result = await deploy(fleet, scriptRevision(join(dir, "b"), "b"), {
+    onEvent: (record) => {
+      if (record.event === "BlockTraffic") blockEndedAt = Date.now();
+    },
+  });
+  assert.equal(result.succeeded, true, result.failed?.message);
+  assert.equal(await slow, "200 slow ", "the in-flight request was answered whole, not cut");
+  assert.equal(result.events.find((e) => e.event === "BlockTraffic")?.status, "Succeeded");
+  const answeredAt = fleet.slowAnswers[0] ?? Number.POSITIVE_INFINITY;
+  assert.ok(
+    blockEndedAt >= answeredAt,
+    `BlockTraffic ended ${blockEndedAt - answeredAt} ms after the web finished its answer`,
   );
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
+import { lifecycleEvents } from "../../src/rehearse/lifecycle.js";
 import { LocalFleet } from "../../src/rehearse/local-fleet.js";
 import { Rehearsal } from "../../src/rehearse/rehearsal.js";
 import { buildArtifact, onCleanup, repoRoot, revisionFrom, tempDir } from "../support.js";
@@ -86,8 +87,26 @@ test("a rolling deployment under 10 s of load fails no request and leaves every 
     ["i-local-1", "healthy"],
     ["i-local-2", "healthy"],
   ]);
-  // Each instance was drained before its web stopped, in the agent's order.
-  const events = update.instances[0]?.events.map((e) => e.event) ?? [];
-  assert.ok(events.indexOf("BlockTraffic") < events.indexOf("ApplicationStop"));
-  assert.ok(events.indexOf("ValidateService") < events.indexOf("AllowTraffic"));
+  // Every event ran on every instance, in the agent's order: BlockTraffic (the drain) before
+  // ApplicationStop, ValidateService before AllowTraffic. The whole list, so a missing event fails.
+  assert.deepEqual(
+    update.instances.map((i) => i.instanceId),
+    fleet.instances.map((i) => i.id),
+  );
+  for (const instance of update.instances) {
+    assert.deepEqual(
+      instance.events.map((e) => `${e.event} ${e.status}`),
+      lifecycleEvents.map(({ name }) =>
+        [
+          "BeforeBlockTraffic",
+          "AfterBlockTraffic",
+          "BeforeAllowTraffic",
+          "AfterAllowTraffic",
+        ].includes(name)
+          ? `${name} Skipped`
+          : `${name} Succeeded`,
+      ),
+      instance.instanceId,
+    );
+  }
 });
