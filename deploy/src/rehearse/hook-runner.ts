@@ -56,11 +56,11 @@ function hostPath(path: string): string | undefined {
 
 /**
  * The command line `su USER -c SCRIPT` amounts to: the user's shell with `-c SCRIPT`. Becoming
- * another uid needs root and the user on this machine; the accounts that matter (root, and the
- * bootstrap's nologin `fleetline`) need neither: root is the caller here, and a nologin shell
- * refuses to run anything whoever starts it.
+ * another uid needs root and the user on this machine; the accounts that matter need neither: a
+ * nologin shell refuses to run anything whoever starts it, and root's scripts work under
+ * FLEETLINE_ROOT as any user, so a rehearsal that is not root plays root itself (and says so).
  */
-function command(options: HookRunOptions): { argv: string[] } | { error: string } {
+function command(options: HookRunOptions): { argv: string[]; note?: string } | { error: string } {
   if (!options.runas) return { argv: [options.script] };
   const user = options.runas;
   const entry = account(user, options.passwdFile ?? "/etc/passwd");
@@ -69,9 +69,16 @@ function command(options: HookRunOptions): { argv: string[] } | { error: string 
   if (!shell) return { error: `su: failed to execute ${entry.shell}: No such file or directory` };
   const nologin = ["nologin", "false"].includes(basename(entry.shell));
   if (nologin || user === userInfo().username) return { argv: [shell, "-c", options.script] };
+  const caller = userInfo().username;
+  if (user === "root") {
+    return {
+      argv: [shell, "-c", options.script],
+      note: `runas root played by ${caller}: the rehearsal is not root`,
+    };
+  }
   if (process.getuid?.() === 0) return { argv: ["su", user, "-c", options.script] };
   return {
-    error: `cannot run as ${user}: the rehearsal runs as ${userInfo().username}, not root`,
+    error: `cannot run as ${user}: the rehearsal runs as ${caller}, not root`,
   };
 }
 
@@ -94,6 +101,7 @@ export async function runHook(options: HookRunOptions): Promise<HookRunResult> {
       output,
     };
   }
+  if (cmd.note) output.push(`agent: ${cmd.note}`);
   const [file, ...args] = cmd.argv as [string, ...string[]];
   const child = spawn(file, args, {
     cwd: options.cwd,

@@ -83,3 +83,22 @@ test("a script gets the agent's variables its exit code is reported and both out
   assert.ok(result.output.includes("stdout: AfterInstall d-ABCDEFGHI"));
   assert.ok(result.output.includes("stderr: oops"));
 });
+
+test("runas a user the instance does not have fails as su does, without running the script", async (t) => {
+  const dir = tempDir(t, "hook-runas");
+  const script = join(dir, "never.sh");
+  writeFileSync(script, `#!/usr/bin/env bash\ntouch '${join(dir, "ran")}'\n`);
+  chmodSync(script, 0o755);
+  writeFileSync(join(dir, "passwd"), "root:x:0:0:root:/root:/bin/bash\n");
+  const result = await runHook({
+    script,
+    cwd: dir,
+    env: { PATH: "/usr/bin:/bin" },
+    timeoutSeconds: 5,
+    runas: "deployer",
+    passwdFile: join(dir, "passwd"),
+  });
+  assert.equal(result.exitCode, 1);
+  assert.deepEqual(result.output, ["stderr: su: user deployer does not exist"]);
+  assert.equal(existsSync(join(dir, "ran")), false);
+});
