@@ -11,11 +11,12 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { TestContext } from "node:test";
 import { LoadBalancer } from "@fleetline/local/load-balancer";
+import { freePort } from "@fleetline/local/ports";
+
 import type { Revision } from "../src/rehearse/deployment.js";
 import { LocalInstance } from "../src/rehearse/local-instance.js";
 import { rehearseBuild } from "../src/rehearse/rehearse-build.js";
@@ -74,15 +75,6 @@ export function brokenRevisionFrom(artifactDir: string, dest: string, label: str
     'process.stderr.write("broken revision: refusing to start\\n");\nprocess.exit(1);\n',
   );
   return revision;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /**

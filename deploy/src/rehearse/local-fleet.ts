@@ -2,11 +2,11 @@
 // balancer (standing in for the ALB and its target group) and N empty instances, bootstrapped
 // but with nothing installed, like fresh EC2 instances before their first deployment.
 import { mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "@fleetline/local/embedded-dynamodb";
 import { LoadBalancer } from "@fleetline/local/load-balancer";
 import { type Logger, silentLogger } from "@fleetline/local/logger";
+import { freePort } from "@fleetline/local/ports";
 import { ensureUsersTable } from "@fleetline/local/users-table";
 import { LocalInstance } from "./local-instance.js";
 
@@ -27,15 +27,6 @@ export interface LocalFleetOptions {
   readonly healthCheckIntervalMs?: number;
   /** Load balancer log. Default silent. */
   readonly logger?: Logger;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
 }
 
 export class LocalFleet {

@@ -4,9 +4,10 @@ import { cpSync, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { startEmbeddedDynamoDb } from "@fleetline/local/embedded-dynamodb";
+import { freePort } from "@fleetline/local/ports";
 import { ensureUsersTable } from "@fleetline/local/users-table";
 import { listFiles } from "../../src/rehearse/path-patterns.js";
-import { buildArtifact, freePort, onCleanup, tempDir } from "../support.js";
+import { buildArtifact, onCleanup, tempDir } from "../support.js";
 
 async function waitForHealth(
   url: string,

@@ -274,12 +274,18 @@ test("Install keeps mode, times and owner, applies permissions, and the next Ins
   chmodSync(tool, 0o750);
   const then = new Date("2001-02-03T04:05:06Z");
   utimesSync(tool, then, then);
+  utimesSync(join(first.bundleDir, "app", "bin"), then, then);
   if (process.getuid?.() === 0) chownSync(tool, 1234, 1234);
   const installed = await deploy(fleet, first);
   assert.equal(installed.succeeded, true, installed.failed?.message);
   const copied = statSync(join(root, "opt", "small", "bin", "tool"));
   assert.equal(copied.mode & 0o777, 0o750, "mode kept");
   assert.equal(copied.mtime.getTime(), then.getTime(), "modification time kept");
+  assert.equal(
+    statSync(join(root, "opt", "small", "bin")).mtime.getTime(),
+    then.getTime(),
+    "a folder's time kept too",
+  );
   if (process.getuid?.() === 0)
     assert.deepEqual([copied.uid, copied.gid], [1234, 1234], "owner kept");
   const env = statSync(join(root, "opt", "small", "conf", "web.env"));
