@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { AppspecError, readAppspec, unknownHookEvents } from "../../src/rehearse/appspec.js";
-import { tempDir } from "../support.js";
+import { repoRoot, tempDir } from "../support.js";
 
 type T = Parameters<typeof tempDir>[0];
 
@@ -15,8 +15,7 @@ function appspec(t: T, text: string, name = "appspec.yml") {
 
 const head = "version: 0.0\nos: linux\n";
 
-test("the project's own appspec passes the agent's checks", async () => {
-  const { repoRoot } = await import("../support.js");
+test("the project's own appspec passes the agent's checks", () => {
   const spec = readAppspec(join(repoRoot, "deploy"));
   assert.equal(spec.fileExistsBehavior, "OVERWRITE");
   assert.deepEqual(unknownHookEvents(spec), []);
