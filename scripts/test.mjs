@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
-const all = ["web", "local", "infra", "bench", "e2e"];
+const all = ["web", "local", "deploy", "infra", "bench", "e2e"];
 const selected = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
 
 function findTests(dir) {

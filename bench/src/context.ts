@@ -17,7 +17,7 @@ export interface BenchContext {
   readonly keyringDir: string;
   /**
    * The esbuild bundle every web instance runs (what EC2 runs), or undefined to run
-   * web/src/server.ts through tsx (when deploy/bundle.ts is missing, or --runtime tsx).
+   * web/src/server.ts through tsx (when deploy/src/bundle.ts is missing, or --runtime tsx).
    */
   readonly bundlePath: string | undefined;
   /** One web instance, file key store, started by the harness. */

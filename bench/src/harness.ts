@@ -26,14 +26,14 @@ export interface BenchOptions {
   readonly redisRunS?: number;
   /**
    * What the web instances run: "bundle" (the esbuild artifact, as on EC2; the default when
-   * deploy/bundle.ts exists) or "tsx" (web/src/server.ts compiled on load, as `npm start`).
+   * deploy/src/bundle.ts exists) or "tsx" (web/src/server.ts compiled on load, as `npm start`).
    */
   readonly runtime?: "bundle" | "tsx";
   /** Progress lines; default none. */
   readonly log?: (line: string) => void;
 }
 
-const BUNDLE_SCRIPT = join(REPO_ROOT, "deploy", "bundle.ts");
+const BUNDLE_SCRIPT = join(REPO_ROOT, "deploy", "src", "bundle.ts");
 
 /** Baselines first: later rows divide by figures measured earlier in the same run. */
 const BENCHMARKS: ReadonlyArray<readonly [string, Benchmark]> = [
@@ -71,8 +71,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   try {
     let bundlePath: string | undefined;
     if (runtime === "bundle") {
-      log("building the esbuild bundle (deploy/bundle.ts)…");
-      const { bundle } = await import("../../deploy/bundle.js");
+      log("building the esbuild bundle (deploy/src/bundle.ts)…");
+      const { bundle } = await import("@fleetline/deploy/bundle");
       const built = await bundle({ outDir: bundleDir });
       bundlePath = join(built.outDir, "app", "dist", "server.mjs");
     }

@@ -14,7 +14,7 @@ function median(values: readonly number[]): number {
 
 /**
  * Process start to the first `/health` 200, median of three starts: the esbuild bundle (what
- * runs on EC2: `node app/dist/server.mjs`) when deploy/bundle.ts exists, and `node --import tsx`
+ * runs on EC2: `node app/dist/server.mjs`) when deploy/src/bundle.ts exists, and `node --import tsx`
  * (what `npm start` and the tests run), which compiles TypeScript as it loads.
  */
 export const startup: Benchmark = async (ctx) => {
@@ -36,10 +36,10 @@ export const startup: Benchmark = async (ctx) => {
 
   let bundlePath = ctx.bundlePath;
   let built: string | undefined;
-  const bundleScript = join(REPO_ROOT, "deploy", "bundle.ts");
+  const bundleScript = join(REPO_ROOT, "deploy", "src", "bundle.ts");
   if (!bundlePath && existsSync(bundleScript)) {
     built = mkdtempSync(join(tmpdir(), "fleetline-bench-bundle-"));
-    const { bundle } = await import("../../../deploy/bundle.js");
+    const { bundle } = await import("@fleetline/deploy/bundle");
     const result = await bundle({ outDir: built });
     bundlePath = join(result.outDir, "app", "dist", "server.mjs");
   }
