@@ -8,6 +8,7 @@ import { startWebProcess } from "../../../web/test/helpers/web-process.js";
 import { LoadBalancer } from "../../src/load-balancer.js";
 import { type Reply, send } from "../support/http.js";
 import { LB_DEFAULTS } from "./support/cluster.js";
+import { operatorCookie } from "./support/operator-session.js";
 
 // The web refuses a body over its limit from the headers alone (413) while the client is still
 // sending. Through the local load balancer the client must get that answer, as it does straight
@@ -34,7 +35,9 @@ test("a 3 MB POST through the local load balancer gets the instance's own 413 pa
   await lb.waitForHealthy("early-1", 10_000);
 
   const body = Buffer.alloc(3 * 1024 * 1024, "a");
-  const headers = { "content-type": "application/x-www-form-urlencoded" };
+  // Signed in: an anonymous POST is refused (403) before the size matters, also early.
+  const cookie = await operatorCookie({ kind: "file", dir: join(dir, "keys") });
+  const headers = { "content-type": "application/x-www-form-urlencoded", cookie };
   const direct = await send(web.port, "/users", { method: "POST", headers, body });
   assert.equal(direct.status, 413);
 

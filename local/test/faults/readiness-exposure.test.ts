@@ -9,6 +9,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { startWebProcess } from "../../../web/test/helpers/web-process.js";
 import { freePort } from "../../src/ports.js";
 import { REPO_ROOT, startDynamo } from "./support/cluster.js";
+import { operatorCookie } from "./support/operator-session.js";
 
 // The EC2 path for real: deploy/nginx/fleetline.conf in a private nginx in front of a web
 // process. Readiness must answer on 127.0.0.1 (ValidateService) and not from any other address
@@ -104,9 +105,11 @@ test("through nginx, /health/ready answers 127.0.0.1 with ok/down only and is re
   assert.equal(local.status, 200, local.body);
   assert.deepEqual(JSON.parse(local.body).checks, { dynamodb: "ok", keystore: "ok" });
 
-  // The ALB path: the same request from another address, plain and in disguise.
+  // The ALB path: the same request from another address, plain and in disguise, even from a
+  // signed-in operator (anonymous requests to a non-public path would only meet the sign-in gate).
   // nginx normalises these to /health/ready and refuses them itself (403); the last two are
   // other paths to nginx and unknown routes to the web (404).
+  const cookie = await operatorCookie({ kind: "file", dir: join(dir, "keys") });
   const refusedByNginx = [
     "/health/ready",
     "/health/ready?verbose=1",
@@ -115,7 +118,10 @@ test("through nginx, /health/ready answers 127.0.0.1 with ok/down only and is re
     "/health/./ready",
   ];
   for (const path of [...refusedByNginx, "/health/ready/", "/HEALTH/READY"]) {
-    for (const headers of [{}, { "x-forwarded-for": "127.0.0.1" }] as Record<string, string>[]) {
+    for (const headers of [{ cookie }, { cookie, "x-forwarded-for": "127.0.0.1" }] as Record<
+      string,
+      string
+    >[]) {
       const res = await get(`http://${outside}:${port}${path}`, headers);
       const want = refusedByNginx.includes(path) ? 403 : 404;
       assert.equal(

@@ -13,6 +13,7 @@ import {
   TEST_REDIS_PORT,
 } from "../../../web/test/keyring/redis-available.js";
 import { startDynamo } from "./support/cluster.js";
+import { operatorCookie } from "./support/operator-session.js";
 import { fetchForm, postForm } from "./support/traffic.js";
 
 // Dependencies that accept connections and then stall, answer late or reset, under a real web
@@ -28,10 +29,13 @@ interface Answer {
   readonly ms: number;
 }
 
+/** The signed-in operator's session cookie for the instance under test (set by startInstance). */
+let cookie = "";
+
 async function get(url: string): Promise<Answer> {
   const started = performance.now();
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+    const res = await fetch(url, { headers: { cookie }, signal: AbortSignal.timeout(15_000) });
     const body = await res.text();
     return {
       status: res.status,
@@ -87,6 +91,7 @@ async function startInstance(
     await dynamo.stop();
     rmSync(dir, { recursive: true, force: true });
   });
+  cookie = await operatorCookie({ kind: "file", dir: join(dir, "keys") });
   return { web, proxy, dynamo };
 }
 
@@ -94,7 +99,7 @@ test(`with DynamoDB accepting connections and never answering, ${CONCURRENT} con
   timeout: 90_000,
 }, async (t) => {
   const { web, proxy } = await startInstance(t);
-  const form = await fetchForm(`${web.url}/users/new`);
+  const form = await fetchForm(`${web.url}/users/new`, cookie);
   assert.equal(
     (
       await postForm(`${web.url}/users`, form, {
@@ -201,7 +206,12 @@ test("with the Redis key store accepting connections and staying silent, forms k
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
   });
-  const form = await fetchForm(`${web.url}/users/new`);
+  cookie = await operatorCookie({
+    kind: "redis",
+    prefix,
+    redis: { url: `redis://127.0.0.1:${proxy.port}` },
+  });
+  const form = await fetchForm(`${web.url}/users/new`, cookie);
 
   proxy.setMode("blackhole");
   const started = performance.now();
