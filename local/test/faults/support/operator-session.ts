@@ -12,7 +12,9 @@ import {
  * provider has vouched: these tests are about slow dependencies, and their instances run without
  * an OpenID provider. The real sign-in flow is exercised by the fault cluster and e2e.
  */
-export async function operatorCookie(store: CreateKeyStoreOptions): Promise<string> {
+export async function operatorCookie(
+  store: Omit<CreateKeyStoreOptions, "logger">,
+): Promise<string> {
   const logger = pino({ level: "silent" });
   const ring = await KeyRing.open({ store: createKeyStore({ ...store, logger }), logger });
   try {
