@@ -41,22 +41,13 @@ import {
   type TableRefs,
 } from "./layers.js";
 import { type ParameterName, StackParameters } from "./parameters.js";
+import { type PieceEntry, pieceEntry } from "./piece-catalog.js";
 
-/** One layered template. */
-export interface PieceDefinition {
-  /** File name under cloudformation/pieces/. */
-  readonly file: string;
-  /** `--piece` name and last part of the stack name, `<AppName>-<EnvName>-<stackSuffix>`. */
-  readonly name: string;
-  /** The role it plays in the order: a bring-your-own piece has its default piece's. */
-  readonly stackSuffix: string;
-  /** Construct id of its stack in the pieces app (synth time only). */
-  readonly stackId: string;
+/** One layered template: its place (piece-catalog.ts) and what it builds. */
+export interface PieceDefinition extends PieceEntry {
   readonly description: string;
   /** Parameters it declares, a subset of the one-shot's plus the Existing* ones. */
   readonly parameters: readonly ParameterName[];
-  /** Set on a bring-your-own piece: the piece it replaces. */
-  readonly replaces?: string;
   readonly build: (stack: Stack, p: StackParameters) => void;
 }
 
@@ -220,13 +211,10 @@ function placeholder(stack: Stack): void {
 
 const NAMING: readonly ParameterName[] = ["AppName", "EnvName"];
 
-/** Every piece, in deploy order; a bring-your-own piece follows the piece it replaces. */
+/** Every piece, in the catalog's order (deploy order, bring-your-own after its default). */
 export const PIECES: readonly PieceDefinition[] = [
   {
-    file: "01-network.template.json",
-    name: "network",
-    stackSuffix: "network",
-    stackId: "FleetlineNetwork",
+    ...pieceEntry("network"),
     description:
       "fleetline piece 01-network (deploy first): VPC over 2 zones, public/app/cache subnets, S3 and DynamoDB endpoints, flow logs, optional NAT",
     parameters: [...NAMING, "InstanceSubnets", "LogRetentionDays"],
@@ -244,11 +232,7 @@ export const PIECES: readonly PieceDefinition[] = [
     },
   },
   {
-    file: "01-network.existing.template.json",
-    name: "network.existing",
-    stackSuffix: "network",
-    stackId: "FleetlineNetworkExisting",
-    replaces: "network",
+    ...pieceEntry("network.existing"),
     description:
       "fleetline piece 01-network.existing (deploy first, instead of 01-network): creates nothing, exports your VPC and subnets under the names the later pieces import",
     parameters: [
@@ -281,10 +265,7 @@ export const PIECES: readonly PieceDefinition[] = [
     },
   },
   {
-    file: "02-data.template.json",
-    name: "data",
-    stackSuffix: "data",
-    stackId: "FleetlineData",
+    ...pieceEntry("data"),
     description:
       "fleetline piece 02-data (after 01-network): the DynamoDB Users table (PITR, retained on delete)",
     parameters: [
@@ -299,11 +280,7 @@ export const PIECES: readonly PieceDefinition[] = [
     },
   },
   {
-    file: "02-data.existing.template.json",
-    name: "data.existing",
-    stackSuffix: "data",
-    stackId: "FleetlineDataExisting",
-    replaces: "data",
+    ...pieceEntry("data.existing"),
     description:
       "fleetline piece 02-data.existing (instead of 02-data): creates nothing, exports your Users table under the names the later pieces import",
     parameters: [...NAMING, "ExistingTableName"],
@@ -317,10 +294,7 @@ export const PIECES: readonly PieceDefinition[] = [
     },
   },
   {
-    file: "03-cache.template.json",
-    name: "cache",
-    stackSuffix: "cache",
-    stackId: "FleetlineCache",
+    ...pieceEntry("cache"),
     description:
       "fleetline piece 03-cache (after 02-data): Valkey/Redis key-ring cache (TLS, AUTH in Secrets Manager), its security group, its address in Parameter Store",
     parameters: [...NAMING, "CacheEngine", "CacheNodeType", "CacheNodeCount"],
@@ -342,10 +316,7 @@ export const PIECES: readonly PieceDefinition[] = [
     },
   },
   {
-    file: "04-fleet.template.json",
-    name: "fleet",
-    stackSuffix: "fleet",
-    stackId: "FleetlineFleet",
+    ...pieceEntry("fleet"),
     description:
       "fleetline piece 04-fleet (after 03-cache): CloudFront, internal ALB, Auto Scaling group, Cognito operators, buckets, logs, alarms, dashboard",
     parameters: [
@@ -400,10 +371,7 @@ export const PIECES: readonly PieceDefinition[] = [
     },
   },
   {
-    file: "05-delivery.template.json",
-    name: "delivery",
-    stackSuffix: "delivery",
-    stackId: "FleetlineDelivery",
+    ...pieceEntry("delivery"),
     description:
       "fleetline piece 05-delivery (last): CodeDeploy application and group, CodeBuild project, CodePipeline from GitHub",
     parameters: [
