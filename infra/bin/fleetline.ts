@@ -30,7 +30,8 @@ const validate = process.argv.includes("--validate");
 const started = performance.now();
 const templates = synthesizeTemplates({ outdir, cloudFormationValidation: validate });
 const pieces = synthesizePieceTemplates({
-  outdir: `${outdir}-pieces`,
+  // A directory of its own: the pieces are another cloud assembly.
+  outdir: `${outdir}/pieces`,
   cloudFormationValidation: validate,
 });
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
