@@ -20,6 +20,7 @@ import {
   ExecuteChangeSetCommand,
   paginateDescribeChangeSet,
   paginateDescribeStackEvents,
+  paginateListExports,
   paginateListImports,
   paginateListStackResources,
   type Stack,
@@ -363,6 +364,26 @@ export async function deployStack(
   }
   const changeSetType =
     existing === undefined || existing.StackStatus === "REVIEW_IN_PROGRESS" ? "CREATE" : "UPDATE";
+
+  // A piece deployed before the ones it imports from: CloudFormation would refuse the change set
+  // with one missing name; say which pieces are missing, before uploading anything.
+  if (plan.imports.length > 0) {
+    const exported = new Set<string>();
+    for await (const page of paginateListExports({ client: clients.cloudformation }, {})) {
+      for (const e of page.Exports ?? []) if (e.Name) exported.add(e.Name);
+    }
+    const missing = plan.imports.filter((name) => !exported.has(name));
+    if (missing.length > 0) {
+      term.out(
+        `stack ${plan.stackName} imports what no stack in ${await clients.region()} exports yet:\n`,
+      );
+      for (const name of missing) term.out(`  ${name}\n`);
+      term.out(
+        "deploy the pieces before it first (npm run deploy -- --pieces runs them in order); nothing was sent\n",
+      );
+      return 1;
+    }
+  }
 
   const template = plan.uploadToS3
     ? { TemplateURL: await uploadTemplate(clients, plan, term) }

@@ -47,6 +47,38 @@ export interface Plan {
   readonly parameters: ReadonlyArray<{ key: string; value: string; fromDefault: boolean }>;
   /** Resources kept when the stack is deleted (DeletionPolicy Retain). */
   readonly retained: readonly RetainedResource[];
+  /** Export names the template imports (a layered piece: what earlier pieces must have made). */
+  readonly imports: readonly string[];
+}
+
+/**
+ * Names of the exports `template` imports, for the given AppName/EnvName: the pieces import
+ * `Fn::Sub "${AppName}-${EnvName}-<Key>"`, the only form this app writes (any other form throws,
+ * so a new one cannot slip past the check unseen).
+ */
+export function importedExports(
+  template: unknown,
+  values: Readonly<Record<string, string>>,
+): string[] {
+  const found = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node !== null && typeof node === "object") {
+      for (const [key, value] of Object.entries(node)) {
+        if (key !== "Fn::ImportValue") {
+          walk(value);
+          continue;
+        }
+        const sub = (value as { "Fn::Sub"?: unknown })["Fn::Sub"];
+        if (typeof sub !== "string") {
+          throw new Error(`unexpected Fn::ImportValue argument ${JSON.stringify(value)}`);
+        }
+        found.add(sub.replace(/\$\{(\w+)\}/g, (_, name: string) => values[name] ?? `\${${name}}`));
+      }
+    }
+  };
+  walk(template);
+  return [...found].sort();
 }
 
 export function retainedResources(template: TemplateDocument): RetainedResource[] {
@@ -93,6 +125,7 @@ export function buildPlan(
           }))
         : [],
     retained: retainedResources(template),
+    imports: importedExports(template, { AppName: app, EnvName: env }),
   };
 }
 
@@ -150,6 +183,12 @@ export function formatPlan(plan: Plan, dryRun: boolean): string {
     lines.push(
       "    3. delete the stack and stream its events until it is gone (failed events and exit 1 if not)",
     );
+  }
+  if (plan.command === "deploy" && plan.imports.length > 0) {
+    lines.push(
+      "  imports      exports of the pieces before it (checked with ListExports before the change set)",
+    );
+    for (const name of plan.imports) lines.push(`    ${name}`);
   }
   lines.push("  retained when the stack is deleted (remove by hand if wanted)");
   for (const r of plan.retained) lines.push(`    ${r.logicalId} (${r.type})`);

@@ -1196,6 +1196,26 @@ const pieceParameters = (entry: PieceEntry): string[] =>
     ).Parameters,
   );
 const piecesArgs = [...deployArgs, "--pieces"];
+/** What a created piece exports, by the committed template (AppName fleetline, EnvName prod). */
+const exportsOf = (entry: PieceEntry): Record<string, string> => {
+  const outputs = (
+    JSON.parse(
+      readFileSync(new URL(`../../cloudformation/pieces/${entry.file}`, import.meta.url), "utf8"),
+    ) as { Outputs: Record<string, { Export?: { Name: { "Fn::Sub": string } } }> }
+  ).Outputs;
+  return Object.fromEntries(
+    Object.values(outputs)
+      .filter((o) => o.Export)
+      .map((o) => {
+        const name = o.Export!.Name["Fn::Sub"].replace(
+          /^\$\{AppName\}-\$\{EnvName\}/,
+          "fleetline-prod",
+        );
+        return [name, `${name}-value`];
+      }),
+  );
+};
+const byStack = (suffix: string) => piecesInOrder().find((p) => p.stackSuffix === suffix)!;
 const stackOf = (suffix: string) => `fleetline-prod-${suffix}`;
 /** The export names a piece's stack has, and those it imports, as the committed files say. */
 const EXPORTS: Record<string, string[]> = {
@@ -1239,6 +1259,12 @@ describe("pieces: --piece / --pieces", () => {
       const shown = [...block.matchAll(/^ {4}(\w+) {2,}/gm)].map((m) => m[1]);
       assert.deepEqual(shown, pieceParameters(entry), entry.file);
     }
+    // Each plan names what its piece imports; the first two import nothing.
+    assert.doesNotMatch(blocks[0]!, /\n {2}imports /);
+    assert.match(
+      blocks[3]!,
+      /\n {2}imports {6}exports of the pieces before it[^\n]*\n(?: {4}\S+\n)*? {4}fleetline-prod-VpcId\n/,
+    );
     // The fleet piece's template is over the inline limit: its plan says it is uploaded.
     assert.match(blocks[3]!, /upload the template to s3:.*\/fleetline-prod-fleet\//);
     assert.match(blocks[1]!, /UsersTable7E9D0A63 \(AWS::DynamoDB::Table\)/);
@@ -1365,7 +1391,10 @@ describe("pieces: --piece / --pieces", () => {
   test("--pieces deploys every piece in order over the wire, each with its own parameters and template", async (t) => {
     const fake = await fakeAws(t, {
       stacks: Object.fromEntries(
-        piecesInOrder().map((p) => [stackOf(p.stackSuffix), { execution: creation }]),
+        piecesInOrder().map((p) => [
+          stackOf(p.stackSuffix),
+          { execution: creation, exports: exportsOf(p) },
+        ]),
       ),
     });
     const { status, stdout, stderr } = await runCli(piecesArgs, fake);
@@ -1409,9 +1438,9 @@ describe("pieces: --piece / --pieces", () => {
   test("a piece that fails stops the run: the later ones are not attempted, exit 1", async (t) => {
     const fake = await fakeAws(t, {
       stacks: {
-        [stackOf("network")]: { execution: creation },
-        [stackOf("data")]: { execution: creation },
-        [stackOf("cache")]: { execution: creation },
+        [stackOf("network")]: { execution: creation, exports: exportsOf(byStack("network")) },
+        [stackOf("data")]: { execution: creation, exports: exportsOf(byStack("data")) },
+        [stackOf("cache")]: { execution: creation, exports: exportsOf(byStack("cache")) },
         [stackOf("fleet")]: { execution: failedCreation },
       },
     });
@@ -1426,6 +1455,31 @@ describe("pieces: --piece / --pieces", () => {
       !fake.calls.some((c) => c.params.StackName === stackOf("delivery")),
       "nothing sent for the delivery piece",
     );
+  });
+
+  test("a piece deployed before those it imports from is refused before any change set, naming what is missing", async (t) => {
+    const fake = await fakeAws(t, {
+      stacks: {
+        [stackOf("network")]: { history: created, exports: exportsOf(byStack("network")) },
+      },
+    });
+    const { status, stdout } = await runCli(
+      ["deploy", "--piece", "fleet", "--parameters", examplePath, "--region", "eu-west-3", "--yes"],
+      fake,
+    );
+    assert.equal(status, 1, stdout);
+    assert.match(
+      stdout,
+      /\nstack fleetline-prod-fleet imports what no stack in eu-west-3 exports yet:\n(?: {2}\S+\n)+deploy the pieces before it first/,
+    );
+    assert.match(stdout, /\n {2}fleetline-prod-UsersTableArn\n/);
+    assert.match(stdout, /\n {2}fleetline-prod-CacheAuthSecretArn\n/);
+    // What 01-network exports is there: not listed as missing.
+    const missing = stdout.slice(stdout.indexOf("exports yet:"));
+    assert.doesNotMatch(missing, /fleetline-prod-VpcId\n/);
+    assert.ok(fake.actions().includes("ListExports"));
+    assert.ok(!fake.actions().includes("CreateChangeSet"));
+    assert.equal(fake.objects.size, 0, "nothing uploaded");
   });
 
   /** All five pieces created, exporting and importing as the templates do. */

@@ -400,6 +400,9 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
       live,
       exists,
       imports: script.imports ?? [],
+      exports: script.exports ?? {},
+      complete: () =>
+        status !== undefined && /^(CREATE|UPDATE|UPDATE_ROLLBACK|IMPORT)_COMPLETE$/.test(status),
       changeSetId: () => changeSet?.id,
     };
   }
@@ -437,6 +440,18 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
         (p: Record<string, string>) => stackFor(action, p).handlers[action]!(p),
       ]),
     ),
+    // Exports of the stacks whose last operation succeeded (one still being created has none).
+    ListExports: () => ({
+      Exports: stacks
+        .filter((s) => s.complete())
+        .flatMap((s) =>
+          Object.entries(s.exports).map(([Name, Value]) => ({
+            ExportingStackId: s.stackId,
+            Name,
+            Value,
+          })),
+        ),
+    }),
     // As CloudFormation: the stacks that still import the export, or an error when none does.
     ListImports: (p) => {
       const importers = stacks
