@@ -8,6 +8,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { createPiecesApp, PIECES_DIR, synthesizePieceTemplates } from "../lib/app.js";
 import { GUARD_NAMESPACE } from "../lib/guard.js";
 import { ONE_SHOT_PARAMETERS } from "../lib/parameters.js";
+import { PIECE_CATALOG } from "../lib/piece-catalog.js";
 import { PIECES, type PieceDefinition } from "../lib/pieces.js";
 import {
   ResolutionError,
@@ -61,6 +62,11 @@ describe("committed pieces", () => {
   });
 
   test("at least five, named NN-<name> in deploy order, bring-your-own ones beside theirs", () => {
+    // The CLI reads the CDK-free catalog: the same pieces, in the same order.
+    assert.deepEqual(
+      PIECES.map((p) => [p.file, p.name, p.stackSuffix, p.replaces]),
+      PIECE_CATALOG.map((p) => [p.file, p.name, p.stackSuffix, p.replaces]),
+    );
     const defaults = PIECES.filter((p) => p.replaces === undefined);
     assert.ok(defaults.length >= 5);
     assert.deepEqual(
