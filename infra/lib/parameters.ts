@@ -4,6 +4,7 @@ import {
   type CfnParameterProps,
   CfnRule,
   Fn,
+  type ICfnConditionExpression,
   type Stack,
 } from "aws-cdk-lib";
 
@@ -495,11 +496,7 @@ export class StackParameters {
     return parameter;
   }
 
-  private addCondition(
-    stack: Stack,
-    name: string,
-    expression: ReturnType<typeof Fn.conditionEquals>,
-  ) {
+  private addCondition(stack: Stack, name: string, expression: ICfnConditionExpression): void {
     this.conditions.set(name, new CfnCondition(stack, name, { expression }));
   }
 
