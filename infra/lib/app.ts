@@ -3,6 +3,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { EdgeWafStack } from "./edge-waf-stack.js";
 import { FleetlineStack } from "./fleetline-stack.js";
 import { controlTowerChecks } from "./guard.js";
+import { PIECES, PieceStack } from "./pieces.js";
 
 /**
  * Construct id of the stack: a synth-time name only. The deployed stack's name is whatever
@@ -15,6 +16,9 @@ export const TEMPLATE_FILES = {
   main: "fleetline.template.json",
   edgeWaf: "edge-waf.template.json",
 } as const;
+
+/** Directory of the layered templates under cloudformation/, one file per entry of PIECES. */
+export const PIECES_DIR = "pieces";
 
 export interface FleetlineAppOptions {
   /** Cloud assembly directory. @default - a fresh temporary directory chosen by the CDK */
@@ -39,12 +43,8 @@ export interface FleetlineAppOptions {
  * Builds the app: one environment-agnostic stack that synthesizes to a single template with no
  * assets and no bootstrap requirement, so it can be uploaded in the console as is.
  */
-export function createApp(options: FleetlineAppOptions = {}): {
-  app: App;
-  stack: FleetlineStack;
-  edgeWaf: EdgeWafStack;
-} {
-  const app = new App({
+function newApp(options: FleetlineAppOptions): App {
+  return new App({
     outdir: options.outdir,
     // Path metadata and version reporting would put construct paths and a CDKMetadata resource
     // in the template: noise in the committed file and in every console view.
@@ -58,6 +58,23 @@ export function createApp(options: FleetlineAppOptions = {}): {
       "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
     },
   });
+}
+
+function addChecks(app: App, options: FleetlineAppOptions): void {
+  if (options.nag ?? true) {
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  }
+  if (options.guard ?? true) {
+    Validations.of(app).addPlugins(controlTowerChecks());
+  }
+}
+
+export function createApp(options: FleetlineAppOptions = {}): {
+  app: App;
+  stack: FleetlineStack;
+  edgeWaf: EdgeWafStack;
+} {
+  const app = newApp(options);
   const stack = new FleetlineStack(app, options.stackId ?? DEFAULT_STACK_ID, {
     synthesizer: new BootstraplessSynthesizer(),
   });
@@ -65,13 +82,39 @@ export function createApp(options: FleetlineAppOptions = {}): {
   const edgeWaf = new EdgeWafStack(app, "FleetlineEdgeWaf", {
     synthesizer: new BootstraplessSynthesizer(),
   });
-  if (options.nag ?? true) {
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  }
-  if (options.guard ?? true) {
-    Validations.of(app).addPlugins(controlTowerChecks());
-  }
+  addChecks(app, options);
   return { app, stack, edgeWaf };
+}
+
+/**
+ * Builds the layered pieces' app: one stack per entry of PIECES, each synthesized to its own
+ * template under cloudformation/pieces/, with the same checks as the one-shot app. A separate
+ * app so that the one-shot's findings and acknowledgements are counted on their own.
+ */
+export function createPiecesApp(options: FleetlineAppOptions = {}): {
+  app: App;
+  pieces: PieceStack[];
+} {
+  const app = newApp(options);
+  const pieces = PIECES.map(
+    (piece) => new PieceStack(app, piece, { synthesizer: new BootstraplessSynthesizer() }),
+  );
+  addChecks(app, options);
+  return { app, pieces };
+}
+
+/** Synthesizes every piece, as the files' exact text, by file name (in deploy order). */
+export function synthesizePieceTemplates(
+  options: FleetlineAppOptions = {},
+): Record<string, string> {
+  const { app, pieces } = createPiecesApp(options);
+  const assembly = app.synth();
+  return Object.fromEntries(
+    pieces.map((s) => [
+      s.piece.file,
+      `${JSON.stringify(assembly.getStackByName(s.stackName).template, null, 2)}\n`,
+    ]),
+  );
 }
 
 /** Synthesizes every committed template, as the files' exact text, by key of TEMPLATE_FILES. */

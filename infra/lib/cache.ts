@@ -109,9 +109,17 @@ export class Cache extends Construct {
 
   /** Lets `peer` connect to the cache port, and nothing else. */
   public allowFrom(peer: ec2.ISecurityGroup): void {
-    this.securityGroup.addIngressRule(
+    Cache.allow(this.securityGroup, this.port, peer);
+  }
+
+  /**
+   * Lets `peer` connect to `port` of a cache's security group: inline in the group when both are
+   * in one stack, a separate ingress rule when the group is imported (a layered piece).
+   */
+  public static allow(cacheGroup: ec2.ISecurityGroup, port: number, peer: ec2.ISecurityGroup) {
+    cacheGroup.addIngressRule(
       ec2.Peer.securityGroupId(peer.securityGroupId),
-      ec2.Port.tcp(this.port),
+      ec2.Port.tcp(port),
       "Web fleet to key-ring cache",
     );
   }

@@ -1,4 +1,5 @@
 /** Command line of `npm run deploy` / `npm run destroy` (infra/scripts/deploy.ts). Pure. */
+import { PIECE_CATALOG } from "../lib/piece-catalog.js";
 
 export type Command = "deploy" | "destroy";
 
@@ -19,15 +20,32 @@ export interface CliOptions {
   readonly yes: boolean;
   /** Print the plan and stop: no AWS call at all. */
   readonly dryRun: boolean;
+  /**
+   * The layered pieces to act on instead of the one-shot template: `all` (every piece, in deploy
+   * order, or in reverse for destroy), or one piece's name. @default - the one-shot template
+   */
+  readonly pieces?: { readonly kind: "all" } | { readonly kind: "one"; readonly name: string };
+  /** With `--pieces`: roles whose bring-your-own piece replaces the default (network, data). */
+  readonly existing: readonly string[];
 }
 
 export class UsageError extends Error {}
+
+/** Names `--piece` accepts (also with the NN- prefix of the file). */
+export const PIECE_NAMES: readonly string[] = PIECE_CATALOG.map((p) => p.name);
+const PIECE_NAMES_HINT =
+  "network (or network.existing), data (or data.existing), cache, fleet, delivery";
+/** Roles that have a bring-your-own piece. */
+export const EXISTING_ROLES = ["network", "data"] as const;
 
 export const USAGE = `usage:
   npm run deploy  -- --parameters <file> [--region R] [--profile P] [--stack-name N]
                      [--template-bucket B] [--yes] [--dry-run]
   npm run destroy -- (--parameters <file> | --stack-name N) [--region R] [--profile P]
-                     [--yes] [--dry-run]`;
+                     [--yes] [--dry-run]
+  layered pieces (cloudformation/pieces/, stacks <AppName>-<EnvName>-<piece>), either command:
+                     --parameters <file> (--pieces [--existing network,data] | --piece <name>)
+  pieces: ${PIECE_NAMES_HINT}`;
 
 const VALUED = new Set([
   "--parameters",
@@ -35,8 +53,10 @@ const VALUED = new Set([
   "--profile",
   "--stack-name",
   "--template-bucket",
+  "--piece",
+  "--existing",
 ]);
-const FLAGS = new Set(["--yes", "--dry-run"]);
+const FLAGS = new Set(["--yes", "--dry-run", "--pieces"]);
 
 /** Parses `deploy|destroy` and its options; throws UsageError saying exactly what is wrong. */
 export function parseCliArgs(argv: readonly string[]): CliOptions {
@@ -91,6 +111,46 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (command === "destroy" && values.has("--template-bucket")) {
     throw new UsageError("--template-bucket only applies to deploy");
   }
+  const piece = values.get("--piece");
+  const all = flags.has("--pieces");
+  if (piece !== undefined && all) throw new UsageError("give --piece <name> or --pieces, not both");
+  let pieces: CliOptions["pieces"];
+  if (all) pieces = { kind: "all" };
+  if (piece !== undefined) {
+    const name = piece.replace(/^\d\d-/, "").replace(/\.template\.json$/, "");
+    if (!PIECE_NAMES.includes(name)) {
+      throw new UsageError(
+        `--piece ${JSON.stringify(piece)} is not a piece; expected ${PIECE_NAMES_HINT}`,
+      );
+    }
+    pieces = { kind: "one", name };
+  }
+  const existingRaw = values.get("--existing");
+  const existing = existingRaw === undefined ? [] : existingRaw.split(",").map((s) => s.trim());
+  for (const role of existing) {
+    if (!(EXISTING_ROLES as readonly string[]).includes(role)) {
+      throw new UsageError(
+        `--existing ${JSON.stringify(role)}: expected network, data or network,data`,
+      );
+    }
+  }
+  if (existingRaw !== undefined && !all) {
+    throw new UsageError(
+      "--existing only applies with --pieces (with --piece, name network.existing or data.existing)",
+    );
+  }
+  if (pieces !== undefined) {
+    if (stackName !== undefined) {
+      throw new UsageError(
+        "--stack-name does not apply to pieces: their stacks are <AppName>-<EnvName>-<piece>",
+      );
+    }
+    if (parametersFile === undefined) {
+      throw new UsageError(
+        "pieces need --parameters <file>: it names their stacks (AppName, EnvName)",
+      );
+    }
+  }
   return {
     command,
     parametersFile,
@@ -100,5 +160,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     templateBucket: values.get("--template-bucket"),
     yes: flags.has("--yes"),
     dryRun: flags.has("--dry-run"),
+    pieces,
+    existing,
   };
 }

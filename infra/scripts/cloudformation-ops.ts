@@ -20,6 +20,8 @@ import {
   ExecuteChangeSetCommand,
   paginateDescribeChangeSet,
   paginateDescribeStackEvents,
+  paginateListExports,
+  paginateListImports,
   paginateListStackResources,
   type Stack,
   type StackEvent,
@@ -363,6 +365,26 @@ export async function deployStack(
   const changeSetType =
     existing === undefined || existing.StackStatus === "REVIEW_IN_PROGRESS" ? "CREATE" : "UPDATE";
 
+  // A piece deployed before the ones it imports from: CloudFormation would refuse the change set
+  // with one missing name; say which pieces are missing, before uploading anything.
+  if (plan.imports.length > 0) {
+    const exported = new Set<string>();
+    for await (const page of paginateListExports({ client: clients.cloudformation }, {})) {
+      for (const e of page.Exports ?? []) if (e.Name) exported.add(e.Name);
+    }
+    const missing = plan.imports.filter((name) => !exported.has(name));
+    if (missing.length > 0) {
+      term.out(
+        `stack ${plan.stackName} imports what no stack in ${await clients.region()} exports yet:\n`,
+      );
+      for (const name of missing) term.out(`  ${name}\n`);
+      term.out(
+        "deploy the pieces before it first (npm run deploy -- --pieces runs them in order); nothing was sent\n",
+      );
+      return 1;
+    }
+  }
+
   const template = plan.uploadToS3
     ? { TemplateURL: await uploadTemplate(clients, plan, term) }
     : { TemplateBody: plan.templateBody };
@@ -480,6 +502,33 @@ function signInHelp(url: string, plan: Plan): string {
   ].join("\n");
 }
 
+/** The stack's exports that other stacks import, with those stacks' names (ListImports). */
+async function importersOf(
+  clients: AwsClients,
+  stack: Stack,
+): Promise<Array<{ exportName: string; stacks: string[] }>> {
+  const out: Array<{ exportName: string; stacks: string[] }> = [];
+  for (const output of stack.Outputs ?? []) {
+    if (!output.ExportName) continue;
+    const stacks: string[] = [];
+    try {
+      for await (const page of paginateListImports(
+        { client: clients.cloudformation },
+        { ExportName: output.ExportName },
+      )) {
+        stacks.push(...(page.Imports ?? []));
+      }
+    } catch (error) {
+      // CloudFormation's answer for an export nobody imports is an error, not an empty list.
+      if (!(error instanceof Error && /is not imported by any stack/.test(error.message))) {
+        throw error;
+      }
+    }
+    if (stacks.length > 0) out.push({ exportName: output.ExportName, stacks });
+  }
+  return out;
+}
+
 /** Deletes the stack after saying what stays; returns the exit code. */
 export async function destroyStack(
   clients: AwsClients,
@@ -498,6 +547,20 @@ export async function destroyStack(
   if (status.endsWith("_IN_PROGRESS") && status !== "REVIEW_IN_PROGRESS") {
     term.out(
       `stack ${plan.stackName} is busy (${status}): nothing was deleted; wait until it settles, then destroy again\n`,
+    );
+    return 1;
+  }
+  // CloudFormation refuses to delete a stack whose export another stack imports, but only
+  // after DELETE_IN_PROGRESS (the stack ends DELETE_FAILED): ask first, and say who imports.
+  const importers = await importersOf(clients, stack);
+  if (importers.length > 0) {
+    term.out(`stack ${plan.stackName} cannot be deleted: other stacks still import its exports\n`);
+    for (const { exportName, stacks } of importers) {
+      term.out(`  ${exportName} is imported by ${stacks.join(", ")}\n`);
+    }
+    const names = [...new Set(importers.flatMap((i) => i.stacks))];
+    term.out(
+      `destroy ${names.join(", ")} first (npm run destroy -- --pieces removes every piece, later ones first); nothing was deleted\n`,
     );
     return 1;
   }

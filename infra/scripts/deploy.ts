@@ -7,7 +7,14 @@ import { readFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { fileURLToPath } from "node:url";
-import { checkParameters, type ParameterCheck, parseParameterFile } from "../lib/parameter-file.js";
+import {
+  checkParameters,
+  type ParameterCheck,
+  type ParameterEntry,
+  parseParameterFile,
+  type TemplateParameters,
+} from "../lib/parameter-file.js";
+import { PIECE_CATALOG, type PieceEntry, pieceEntry, piecesInOrder } from "../lib/piece-catalog.js";
 import { type CliOptions, parseCliArgs, USAGE, UsageError } from "./cli-args.js";
 import {
   type AwsClients,
@@ -19,10 +26,54 @@ import {
   type Terminal,
   type WaitOptions,
 } from "./cloudformation-ops.js";
-import { buildPlan, formatPlan, type TemplateDocument } from "./plan.js";
+import { buildPlan, formatPlan, type Plan, type TemplateDocument } from "./plan.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const templatePath = resolve(repoRoot, "cloudformation/fleetline.template.json");
+const piecePath = (entry: PieceEntry) => resolve(repoRoot, "cloudformation/pieces", entry.file);
+
+function readTemplate(path: string): TemplateDocument {
+  return JSON.parse(readFileSync(path, "utf8")) as TemplateDocument;
+}
+
+/** The pieces the command line names, in the order the command runs them. */
+function selectedPieces(options: CliOptions): PieceEntry[] | undefined {
+  if (!options.pieces) return undefined;
+  const pieces =
+    options.pieces.kind === "one"
+      ? [pieceEntry(options.pieces.name)]
+      : piecesInOrder(options.existing);
+  // Teardown goes the other way: a piece goes only once nothing imports its exports any more.
+  return options.command === "destroy" ? pieces.reverse() : pieces;
+}
+
+/**
+ * Checks one parameter file for several pieces: a name no piece declares is unknown (with a "did
+ * you mean"), and each piece gets its own check of the names it declares (required values,
+ * patterns, ranges), so the one-shot file serves every piece and each piece receives only its own.
+ * The same problem found by several pieces is listed once.
+ */
+function checkPieces(
+  entries: readonly ParameterEntry[],
+  templates: ReadonlyArray<TemplateDocument>,
+): { errors: string[]; checks: ParameterCheck[] } {
+  const known: Record<string, TemplateParameters[string]> = {};
+  for (const entry of PIECE_CATALOG)
+    Object.assign(known, readTemplate(piecePath(entry)).Parameters);
+  const unknown = entries.filter((e) => !(e.key in known));
+  const errors = new Set(
+    checkParameters(unknown, known).errors.filter((e) => /unknown parameter/.test(e)),
+  );
+  const checks = templates.map((t) => {
+    const check = checkParameters(
+      entries.filter((e) => e.key in t.Parameters),
+      t.Parameters,
+    );
+    for (const e of check.errors) errors.add(e);
+    return check;
+  });
+  return { errors: [...errors], checks };
+}
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`${message}\n`);
@@ -185,8 +236,10 @@ async function main(argv: readonly string[]): Promise<number> {
     throw error;
   }
 
-  const template = JSON.parse(readFileSync(templatePath, "utf8")) as TemplateDocument;
-  let check: ParameterCheck | undefined;
+  const pieces = selectedPieces(options);
+  const paths = pieces ? pieces.map(piecePath) : [templatePath];
+  const templates = paths.map(readTemplate);
+  let checks: Array<ParameterCheck | undefined> = templates.map(() => undefined);
   if (options.parametersFile !== undefined) {
     let text: string;
     try {
@@ -195,8 +248,17 @@ async function main(argv: readonly string[]): Promise<number> {
       fail(`cannot read ${options.parametersFile}: ${(error as Error).message}`);
     }
     const parsed = parseParameterFile(text);
-    check = checkParameters(parsed.entries, template.Parameters);
-    const errors = [...parsed.errors, ...(parsed.errors.length > 0 ? [] : check.errors)];
+    let errors: string[];
+    if (pieces) {
+      const result = checkPieces(parsed.entries, templates);
+      checks = result.checks;
+      errors = result.errors;
+    } else {
+      const check = checkParameters(parsed.entries, templates[0]!.Parameters);
+      checks = [check];
+      errors = check.errors;
+    }
+    errors = [...parsed.errors, ...(parsed.errors.length > 0 ? [] : errors)];
     if (errors.length > 0) {
       fail(
         `${options.parametersFile}: ${errors.length} problem(s), nothing was sent to AWS:\n${errors
@@ -206,21 +268,38 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
 
-  const plan = buildPlan(
-    options,
-    relative(process.cwd(), templatePath) || templatePath,
-    template,
-    check,
+  const plans: Plan[] = templates.map((template, i) =>
+    buildPlan(
+      options,
+      relative(process.cwd(), paths[i]!) || paths[i]!,
+      template,
+      checks[i],
+      pieces ? { entry: pieces[i]!, position: i + 1, of: pieces.length } : undefined,
+    ),
   );
-  process.stdout.write(formatPlan(plan, options.dryRun));
-  if (options.dryRun) return 0;
+  if (options.dryRun) {
+    process.stdout.write(plans.map((plan) => formatPlan(plan, true)).join("\n"));
+    return 0;
+  }
 
   const pace = waits();
   const limits = transport();
   const clients = await makeClients(options, limits);
   const run = options.command === "deploy" ? deployStack : destroyStack;
   try {
-    return await run(clients, plan, terminal(), { yes: options.yes, ...pace });
+    for (const [i, plan] of plans.entries()) {
+      if (i > 0) process.stdout.write("\n");
+      process.stdout.write(formatPlan(plan, false));
+      const code = await run(clients, plan, terminal(), { yes: options.yes, ...pace });
+      if (code !== 0) {
+        const rest = plans.slice(i + 1).map((p) => p.stackName);
+        if (rest.length > 0) {
+          process.stdout.write(`stopped at ${plan.stackName}; not attempted: ${rest.join(", ")}\n`);
+        }
+        return code;
+      }
+    }
+    return 0;
   } catch (error) {
     if (error instanceof UsageError) fail(error.message);
     const name = error instanceof Error ? error.name : "Error";

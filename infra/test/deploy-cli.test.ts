@@ -10,6 +10,7 @@ import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balan
 import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { checkParameters, parseParameterFile } from "../lib/parameter-file.js";
+import { PIECE_CATALOG, type PieceEntry, piecesInOrder } from "../lib/piece-catalog.js";
 import { parseCliArgs, UsageError } from "../scripts/cli-args.js";
 import {
   type AwsClients,
@@ -103,6 +104,8 @@ describe("command line", () => {
         templateBucket: "my-templates",
         yes: true,
         dryRun: true,
+        pieces: undefined,
+        existing: [],
       },
     );
   });
@@ -227,7 +230,7 @@ describe("npm run deploy -- --dry-run", () => {
     assert.match(stdout, /retained when the stack is deleted/);
     assert.match(
       stdout,
-      /\(AWS::S3::Bucket\)\n.*\(AWS::S3::Bucket\)\n.*\(AWS::DynamoDB::Table\)\n$/,
+      /\(AWS::DynamoDB::Table\)\n.*\(AWS::S3::Bucket\)\n.*\(AWS::S3::Bucket\)\n$/,
     );
   });
 });
@@ -344,7 +347,7 @@ function examplePlan(command: "deploy" | "destroy"): Plan {
   const parsed = parseParameterFile(readFileSync(examplePath, "utf8"));
   const check = checkParameters(parsed.entries, template.Parameters);
   return buildPlan(
-    { command, parametersFile: examplePath, yes: false, dryRun: false },
+    { command, parametersFile: examplePath, yes: false, dryRun: false, existing: [] },
     "cloudformation/fleetline.template.json",
     template,
     check,
@@ -824,7 +827,7 @@ describe("npm run destroy against the wire protocols", () => {
     assert.equal(status, 0, stdout);
     assert.match(
       stdout,
-      /these stay after deletion.*\n {2}AWS::S3::Bucket +fleetline-prod-artifacts-abc\n {2}AWS::DynamoDB::Table +fleetline-prod-UsersTable-XYZ\n/s,
+      /these stay after deletion.*\n {2}AWS::DynamoDB::Table +fleetline-prod-UsersTable-XYZ\n {2}AWS::S3::Bucket +fleetline-prod-artifacts-abc\n/s,
     );
     assert.match(stdout, /DELETE_COMPLETE +AWS::EC2::VPC +NetworkVpc\n/);
     assert.match(stdout, /\nstack fleetline-prod: DELETE_COMPLETE\n/);
@@ -1179,5 +1182,376 @@ describe("a silent endpoint", () => {
       /FLEETLINE_DEPLOY_REQUEST_TIMEOUT_SECONDS=0: expected a number of seconds > 0/,
     );
     assert.deepEqual(fake.calls, []);
+  });
+});
+
+// ---- The layered pieces (cloudformation/pieces/) ----
+
+const pieceParameters = (entry: PieceEntry): string[] =>
+  Object.keys(
+    (
+      JSON.parse(
+        readFileSync(new URL(`../../cloudformation/pieces/${entry.file}`, import.meta.url), "utf8"),
+      ) as TemplateDocument
+    ).Parameters,
+  );
+const piecesArgs = [...deployArgs, "--pieces"];
+/** What a created piece exports, by the committed template (AppName fleetline, EnvName prod). */
+const exportsOf = (entry: PieceEntry): Record<string, string> => {
+  const outputs = (
+    JSON.parse(
+      readFileSync(new URL(`../../cloudformation/pieces/${entry.file}`, import.meta.url), "utf8"),
+    ) as { Outputs: Record<string, { Export?: { Name: { "Fn::Sub": string } } }> }
+  ).Outputs;
+  return Object.fromEntries(
+    Object.values(outputs)
+      .filter((o) => o.Export)
+      .map((o) => {
+        const name = o.Export!.Name["Fn::Sub"].replace(
+          /^\$\{AppName\}-\$\{EnvName\}/,
+          "fleetline-prod",
+        );
+        return [name, `${name}-value`];
+      }),
+  );
+};
+const byStack = (suffix: string) => piecesInOrder().find((p) => p.stackSuffix === suffix)!;
+const stackOf = (suffix: string) => `fleetline-prod-${suffix}`;
+/** The export names a piece's stack has, and those it imports, as the committed files say. */
+const EXPORTS: Record<string, string[]> = {
+  network: ["VpcId", "AppSubnet1", "CacheSubnet1"],
+  data: ["UsersTableName", "UsersTableArn"],
+  cache: ["CacheSecurityGroupId", "CacheAuthSecretArn"],
+  fleet: ["ArtifactBucketName", "TargetGroupArn"],
+  delivery: [],
+};
+const IMPORTS: Record<string, string[]> = {
+  network: [],
+  data: [],
+  cache: ["VpcId", "CacheSubnet1"],
+  fleet: ["VpcId", "AppSubnet1", "UsersTableName", "CacheSecurityGroupId"],
+  delivery: ["ArtifactBucketName", "TargetGroupArn"],
+};
+const named = (keys: string[]) => keys.map((k) => `fleetline-prod-${k}`);
+
+describe("pieces: --piece / --pieces", () => {
+  test("--pieces --dry-run prints each piece's plan in order, with only its parameters, exit 0, no AWS", async () => {
+    const { status, stdout, stderr } = await runCli([
+      "deploy",
+      "--pieces",
+      "--parameters",
+      examplePath,
+      "--region",
+      "eu-west-3",
+      "--dry-run",
+    ]);
+    assert.equal(stderr, "");
+    assert.equal(status, 0);
+    const headers = [...stdout.matchAll(/^fleetline deploy: piece (\d) of 5, (\S+) \(dry run/gm)];
+    assert.deepEqual(
+      headers.map((m) => m[2]),
+      ["01-network", "02-data", "03-cache", "04-fleet", "05-delivery"],
+    );
+    const blocks = stdout.split(/\n(?=fleetline deploy: piece)/);
+    for (const [i, entry] of piecesInOrder().entries()) {
+      const block = blocks[i]!;
+      assert.match(block, new RegExp(`\\n {2}stack {8}${stackOf(entry.stackSuffix)}\\n`));
+      const shown = [...block.matchAll(/^ {4}(\w+) {2,}/gm)].map((m) => m[1]);
+      assert.deepEqual(shown, pieceParameters(entry), entry.file);
+    }
+    // Each plan names what its piece imports; the first two import nothing.
+    assert.doesNotMatch(blocks[0]!, /\n {2}imports /);
+    assert.match(
+      blocks[3]!,
+      /\n {2}imports {6}exports of the pieces before it[^\n]*\n(?: {4}\S+\n)*? {4}fleetline-prod-VpcId\n/,
+    );
+    // The fleet piece's template is over the inline limit: its plan says it is uploaded.
+    assert.match(blocks[3]!, /upload the template to s3:.*\/fleetline-prod-fleet\//);
+    assert.match(blocks[1]!, /UsersTable7E9D0A63 \(AWS::DynamoDB::Table\)/);
+  });
+
+  test("--existing network,data plans the bring-your-own pieces with their parameters", async () => {
+    const file = join(dir, "existing.json");
+    const base = JSON.parse(readFileSync(examplePath, "utf8")) as Array<{ ParameterKey: string }>;
+    writeFileSync(
+      file,
+      JSON.stringify([
+        ...base,
+        { ParameterKey: "ExistingVpcId", ParameterValue: "vpc-0123456789abcdef0" },
+        { ParameterKey: "ExistingVpcCidr", ParameterValue: "172.31.0.0/16" },
+        { ParameterKey: "ExistingPublicSubnetIds", ParameterValue: "subnet-1,subnet-2" },
+        { ParameterKey: "ExistingAppSubnetIds", ParameterValue: "subnet-3,subnet-4" },
+        { ParameterKey: "ExistingAppSubnetCidrs", ParameterValue: "172.31.32.0/20,172.31.48.0/20" },
+        { ParameterKey: "ExistingCacheSubnetIds", ParameterValue: "subnet-5,subnet-6" },
+        { ParameterKey: "ExistingTableName", ParameterValue: "legacy-users" },
+      ]),
+    );
+    const { status, stdout, stderr } = await runCli([
+      "deploy",
+      "--pieces",
+      "--existing",
+      "network,data",
+      "--parameters",
+      file,
+      "--dry-run",
+    ]);
+    assert.equal(stderr, "");
+    assert.equal(status, 0);
+    assert.deepEqual(
+      [...stdout.matchAll(/^fleetline deploy: piece \d of 5, (\S+)/gm)].map((m) => m[1]),
+      ["01-network.existing", "02-data.existing", "03-cache", "04-fleet", "05-delivery"],
+    );
+    assert.match(stdout, /\n {2}stack {8}fleetline-prod-network\n/);
+    assert.match(stdout, /\n {4}ExistingTableName +legacy-users\n/);
+    // The same file serves the default pieces: the Existing* values are simply not theirs.
+    const plain = await runCli(["deploy", "--pieces", "--parameters", file, "--dry-run"]);
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.doesNotMatch(plain.stdout, /Existing/);
+  });
+
+  test("a bring-your-own piece without its values, or an unknown name, stops before AWS, exit 2", async () => {
+    const missing = await runCli([
+      "deploy",
+      "--piece",
+      "01-network.existing",
+      "--parameters",
+      examplePath,
+      "--dry-run",
+    ]);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /ExistingVpcId: required \(no default\)/);
+    const file = join(dir, "typo.json");
+    writeFileSync(file, JSON.stringify({ OperatorEmail: "ops@example.com", CacheEngin: "valkey" }));
+    const typo = await runCli(["deploy", "--piece", "cache", "--parameters", file, "--dry-run"]);
+    assert.equal(typo.status, 2);
+    assert.match(typo.stderr, /CacheEngin: unknown parameter; did you mean CacheEngine\?/);
+  });
+
+  test("destroy --pieces --dry-run plans the pieces in reverse order", async () => {
+    const { status, stdout } = await runCli([
+      "destroy",
+      "--pieces",
+      "--parameters",
+      examplePath,
+      "--dry-run",
+    ]);
+    assert.equal(status, 0);
+    assert.deepEqual(
+      [...stdout.matchAll(/^ {2}stack {8}(\S+)$/gm)].map((m) => m[1]),
+      ["delivery", "fleet", "cache", "data", "network"].map(stackOf),
+    );
+  });
+
+  const bad: ReadonlyArray<readonly [string[], RegExp]> = [
+    [["deploy", "--parameters", "p", "--piece", "web"], /^--piece "web" is not a piece; expected /],
+    [
+      ["deploy", "--parameters", "p", "--piece", "cache", "--pieces"],
+      /^give --piece <name> or --pieces, not both$/,
+    ],
+    [
+      ["deploy", "--parameters", "p", "--existing", "network"],
+      /^--existing only applies with --pieces/,
+    ],
+    [
+      ["deploy", "--parameters", "p", "--pieces", "--existing", "cache"],
+      /^--existing "cache": expected network, data/,
+    ],
+    [
+      ["deploy", "--parameters", "p", "--pieces", "--stack-name", "x"],
+      /^--stack-name does not apply to pieces/,
+    ],
+    [
+      ["destroy", "--stack-name", "x", "--piece", "cache"],
+      /^--stack-name does not apply to pieces/,
+    ],
+  ];
+  for (const [argv, message] of bad) {
+    test(`rejects ${JSON.stringify(argv)}`, () => {
+      assert.throws(
+        () => parseCliArgs(argv),
+        (error: unknown) => error instanceof UsageError && message.test(error.message),
+      );
+    });
+  }
+  test("accepts a piece by name or by file stem", () => {
+    for (const name of ["fleet", "04-fleet", "04-fleet.template.json"]) {
+      assert.deepEqual(parseCliArgs(["deploy", "--parameters", "p", "--piece", name]).pieces, {
+        kind: "one",
+        name: "fleet",
+      });
+    }
+    assert.equal(PIECE_CATALOG.length, 7);
+  });
+
+  const creation: StackStep[] = [
+    { status: "CREATE_IN_PROGRESS", reason: "User Initiated" },
+    { status: "CREATE_COMPLETE" },
+  ];
+
+  test("--pieces deploys every piece in order over the wire, each with its own parameters and template", async (t) => {
+    const fake = await fakeAws(t, {
+      stacks: Object.fromEntries(
+        piecesInOrder().map((p) => [
+          stackOf(p.stackSuffix),
+          { execution: creation, exports: exportsOf(p) },
+        ]),
+      ),
+    });
+    const { status, stdout, stderr } = await runCli(piecesArgs, fake);
+    assert.equal(status, 0, stdout + stderr);
+    const creates = fake.calls.filter((c) => c.action === "CreateChangeSet");
+    assert.deepEqual(
+      creates.map((c) => c.params.StackName),
+      ["network", "data", "cache", "fleet", "delivery"].map(stackOf),
+    );
+    for (const [i, entry] of piecesInOrder().entries()) {
+      const params = creates[i]!.params;
+      const keys = Object.entries(params)
+        .filter(([k]) => /^Parameters\.member\.\d+\.ParameterKey$/.test(k))
+        .map(([, v]) => v);
+      assert.deepEqual(keys, pieceParameters(entry), entry.file);
+      const body =
+        entry.name === "fleet"
+          ? fake.objects.get(
+              [...fake.objects.keys()].find((k) => k.includes("/fleetline-prod-fleet/"))!,
+            )
+          : params.TemplateBody;
+      const committed = JSON.parse(
+        readFileSync(new URL(`../../cloudformation/pieces/${entry.file}`, import.meta.url), "utf8"),
+      ) as object;
+      assert.deepEqual(JSON.parse(body ?? "null"), committed, entry.file);
+    }
+    // Each piece is followed to its end before the next one starts.
+    const order = fake.calls
+      .filter((c) => c.action === "CreateChangeSet" || c.action === "ExecuteChangeSet")
+      .map((c) => `${c.action} ${c.params.StackName}`);
+    assert.deepEqual(
+      order,
+      ["network", "data", "cache", "fleet", "delivery"].flatMap((s) => [
+        `CreateChangeSet ${stackOf(s)}`,
+        `ExecuteChangeSet ${stackOf(s)}`,
+      ]),
+    );
+    assert.equal((stdout.match(/: CREATE_COMPLETE\n/g) ?? []).length, 5);
+  });
+
+  test("a piece that fails stops the run: the later ones are not attempted, exit 1", async (t) => {
+    const fake = await fakeAws(t, {
+      stacks: {
+        [stackOf("network")]: { execution: creation, exports: exportsOf(byStack("network")) },
+        [stackOf("data")]: { execution: creation, exports: exportsOf(byStack("data")) },
+        [stackOf("cache")]: { execution: creation, exports: exportsOf(byStack("cache")) },
+        [stackOf("fleet")]: { execution: failedCreation },
+      },
+    });
+    const { status, stdout } = await runCli(piecesArgs, fake);
+    assert.equal(status, 1, stdout);
+    assert.match(stdout, /\nstack fleetline-prod-fleet: ROLLBACK_COMPLETE\n/);
+    assert.match(
+      stdout,
+      /\nstopped at fleetline-prod-fleet; not attempted: fleetline-prod-delivery\n/,
+    );
+    assert.ok(
+      !fake.calls.some((c) => c.params.StackName === stackOf("delivery")),
+      "nothing sent for the delivery piece",
+    );
+  });
+
+  test("a piece deployed before those it imports from is refused before any change set, naming what is missing", async (t) => {
+    const fake = await fakeAws(t, {
+      stacks: {
+        [stackOf("network")]: { history: created, exports: exportsOf(byStack("network")) },
+      },
+    });
+    const { status, stdout } = await runCli(
+      ["deploy", "--piece", "fleet", "--parameters", examplePath, "--region", "eu-west-3", "--yes"],
+      fake,
+    );
+    assert.equal(status, 1, stdout);
+    assert.match(
+      stdout,
+      /\nstack fleetline-prod-fleet imports what no stack in eu-west-3 exports yet:\n(?: {2}\S+\n)+deploy the pieces before it first/,
+    );
+    assert.match(stdout, /\n {2}fleetline-prod-UsersTableArn\n/);
+    assert.match(stdout, /\n {2}fleetline-prod-CacheAuthSecretArn\n/);
+    // What 01-network exports is there: not listed as missing.
+    const missing = stdout.slice(stdout.indexOf("exports yet:"));
+    assert.doesNotMatch(missing, /fleetline-prod-VpcId\n/);
+    assert.ok(fake.actions().includes("ListExports"));
+    assert.ok(!fake.actions().includes("CreateChangeSet"));
+    assert.equal(fake.objects.size, 0, "nothing uploaded");
+  });
+
+  /** All five pieces created, exporting and importing as the templates do. */
+  const deployed = (): Scenario => ({
+    stacks: Object.fromEntries(
+      piecesInOrder().map((p) => [
+        stackOf(p.stackSuffix),
+        {
+          history: created,
+          execution: [
+            { status: "DELETE_IN_PROGRESS", reason: "User Initiated" },
+            { status: "DELETE_COMPLETE" },
+          ],
+          exports: Object.fromEntries(named(EXPORTS[p.stackSuffix]!).map((n) => [n, `${n}-value`])),
+          imports: named(IMPORTS[p.stackSuffix]!),
+          resources:
+            p.name === "fleet"
+              ? [
+                  {
+                    logicalId: "LoadBalancer8E47CE52",
+                    physicalId: albArn("fleetl-LoadB-9"),
+                    type: ALB,
+                  },
+                ]
+              : [],
+        },
+      ]),
+    ),
+  });
+
+  test("destroy --piece refuses a piece whose exports another piece imports, naming it, exit 1", async (t) => {
+    const fake = await fakeAws(t, deployed());
+    const { status, stdout } = await runCli(
+      [
+        "destroy",
+        "--piece",
+        "network",
+        "--parameters",
+        examplePath,
+        "--region",
+        "eu-west-3",
+        "--yes",
+      ],
+      fake,
+    );
+    assert.equal(status, 1, stdout);
+    assert.match(
+      stdout,
+      /\nstack fleetline-prod-network cannot be deleted: other stacks still import its exports\n {2}fleetline-prod-VpcId is imported by fleetline-prod-cache, fleetline-prod-fleet\n/,
+    );
+    assert.match(stdout, /\ndestroy fleetline-prod-cache, fleetline-prod-fleet first /);
+    assert.ok(!fake.actions().includes("DeleteStack"));
+    assert.ok(fake.actions().includes("ListImports"));
+  });
+
+  test("destroy --pieces deletes them in reverse order, each once nothing imports it any more", async (t) => {
+    const fake = await fakeAws(t, deployed());
+    const { status, stdout, stderr } = await runCli(
+      ["destroy", "--pieces", "--parameters", examplePath, "--region", "eu-west-3", "--yes"],
+      fake,
+    );
+    assert.equal(status, 0, stdout + stderr);
+    const deletes = fake.calls
+      .filter((c) => c.action === "DeleteStack")
+      .map((c) => c.params.StackName);
+    assert.equal(deletes.length, 5);
+    // DeleteStack names the stack by id: compare the names inside the ARNs.
+    assert.deepEqual(
+      deletes.map((id) => id?.split("/")[1]),
+      ["delivery", "fleet", "cache", "data", "network"].map(stackOf),
+    );
+    assert.match(stdout, /turning off deletion protection of .*fleetl-LoadB-9/);
+    assert.equal((stdout.match(/: DELETE_COMPLETE\n/g) ?? []).length, 5);
   });
 });

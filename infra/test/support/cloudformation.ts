@@ -54,7 +54,9 @@ export interface CfnTemplate {
   readonly Mappings?: Readonly<Record<string, Record<string, Record<string, unknown>>>>;
   readonly Conditions?: Readonly<Record<string, unknown>>;
   readonly Resources: Readonly<Record<string, CfnResource>>;
-  readonly Outputs?: Readonly<Record<string, { Value: unknown; Condition?: string }>>;
+  readonly Outputs?: Readonly<
+    Record<string, { Value: unknown; Condition?: string; Export?: { Name: unknown } }>
+  >;
 }
 
 export interface CfnResource {
@@ -80,6 +82,10 @@ export interface ResolvedStack {
   /** Only the resources CloudFormation would create (their Condition true, or none). */
   readonly resources: Readonly<Record<string, ResolvedResource>>;
   readonly outputs: Readonly<Record<string, unknown>>;
+  /** Exported outputs by export name, as Fn::ImportValue in another stack of the region sees them. */
+  readonly exports: Readonly<Record<string, string>>;
+  /** Every modelled attribute of a created resource, by name (for comparing stacks). */
+  attributes(logicalId: string): Record<string, unknown>;
   /** Resolves any other template fragment (for instance one resource attribute) in this stack. */
   resolve(value: unknown, path?: string): unknown;
   /** Fn::GetAtt on a created resource. */
@@ -379,9 +385,18 @@ export function resolveStack(template: CfnTemplate, context: StackContext): Reso
     };
   }
   const outputs: Record<string, unknown> = {};
+  const exported: Record<string, string> = {};
   for (const [name, output] of Object.entries(template.Outputs ?? {})) {
     if (output.Condition !== undefined && !condition(output.Condition, `Outputs.${name}`)) continue;
     outputs[name] = resolveValue(output.Value, `Outputs.${name}`);
+    if (output.Export !== undefined) {
+      const where = `Outputs.${name}.Export.Name`;
+      const exportName = asString(resolveValue(output.Export.Name, where), where);
+      // CloudFormation refuses a stack whose export name another output already took.
+      if (exportName in exported)
+        throw new ResolutionError(`${where}: ${exportName} exported twice`);
+      exported[exportName] = asString(outputs[name], `Outputs.${name}.Value`);
+    }
   }
   const conditions: Record<string, boolean> = {};
   for (const name of Object.keys(template.Conditions ?? {})) {
@@ -394,6 +409,11 @@ export function resolveStack(template: CfnTemplate, context: StackContext): Reso
     conditions,
     resources,
     outputs,
+    exports: exported,
+    attributes: (logicalId) => {
+      const model = modelOf(resource(logicalId, "attributes"), "attributes");
+      return Object.fromEntries(Object.entries(model.attributes).map(([k, get]) => [k, get()]));
+    },
     resolve: (value, path = "value") => resolveValue(value, path),
     getAtt: (logicalId, attribute) => getAtt(logicalId, attribute, "getAtt"),
   };
@@ -744,6 +764,12 @@ function modelOf(view: ResourceView, where: string): ResourceModel {
       const aclArn = arn(view, "wafv2", `${scope}/webacl/${name}/${id}`);
       return { ref: `${name}|${id}|${p().Scope}`, attributes: { Arn: () => aclArn, Id: () => id } };
     }
+    case "AWS::CloudFormation::WaitConditionHandle":
+      // Ref is a presigned URL; nothing here reads it.
+      return {
+        ref: `https://cloudformation-waitcondition-${region}.s3.amazonaws.com/${view.logicalId}`,
+        attributes: {},
+      };
     case "AWS::SNS::Subscription":
     case "AWS::SNS::TopicPolicy":
     case "AWS::S3::BucketPolicy":

@@ -43,8 +43,29 @@ export interface FakeError {
   readonly message: string;
 }
 
+/** What one stack does, for a scenario of several stacks (the layered pieces). */
+export type StackScript = Pick<
+  Scenario,
+  | "history"
+  | "changeSet"
+  | "createChangeSetError"
+  | "execution"
+  | "outputs"
+  | "resources"
+  | "eventPageSize"
+  | "exports"
+  | "imports"
+>;
+
 export interface Scenario {
   readonly stackName?: string;
+  /** Outputs exported under these names (name → value), shown by DescribeStacks. */
+  readonly exports?: Readonly<Record<string, string>>;
+  /** Export names this stack imports: ListImports names it while the stack exists. */
+  readonly imports?: readonly string[];
+  /** More stacks in the same account and region, by name (the primary one is `stackName`). A
+   * stack named in no script appears at its first CreateChangeSet, with an empty script. */
+  readonly stacks?: Readonly<Record<string, StackScript>>;
   /** The stack before the run, as steps already taken; omitted: there is no such stack. */
   readonly history?: readonly StackStep[];
   readonly changeSet?: {
@@ -162,55 +183,24 @@ function xml(value: unknown): string {
 }
 
 export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
-  const stackName = scenario.stackName ?? "fleetline-prod";
-  const stackId = `arn:aws:cloudformation:eu-west-3:123456789012:stack/${stackName}/${randomUUID()}`;
   const calls: Call[] = [];
   const objects = new Map<string, string>();
   const buckets = new Set<string>();
   const faults = new Map(Object.entries(scenario.faults ?? {}).map(([k, v]) => [k, [...v]]));
   const counts = new Map<string, number>();
-  const resources = scenario.resources ?? [];
+  const scripts: Record<string, StackScript> = {
+    [scenario.stackName ?? "fleetline-prod"]: scenario,
+    ...scenario.stacks,
+  };
+  const allResources = Object.values(scripts).flatMap((s) => s.resources ?? []);
   const liveLoadBalancers = new Set(
-    resources
+    allResources
       .filter((r) => r.type === LOAD_BALANCER && r.status !== "DELETE_COMPLETE")
       .map((r) => r.physicalId)
       .filter((id) => !scenario.deletedOutsideStack?.includes(id)),
   );
   const protectedLoadBalancers = new Set(liveLoadBalancers);
-  let status: string | undefined;
-  let statusReason: string | undefined;
-  const events: StackEvent[] = []; // oldest first
-  let pending: StackStep[] = [];
-  let changeSet: { id: string; name: string; describes: number } | undefined;
   let clock = Date.now() - 3_600_000;
-
-  function addEvent(logicalId: string, type: string, eventStatus: string, reason?: string) {
-    clock += 1000;
-    events.push({
-      EventId: randomUUID(),
-      StackId: stackId,
-      StackName: stackName,
-      LogicalResourceId: logicalId,
-      PhysicalResourceId: type === "AWS::CloudFormation::Stack" ? stackId : `${logicalId}-phys`,
-      ResourceType: type,
-      ResourceStatus: eventStatus,
-      ResourceStatusReason: reason,
-      Timestamp: new Date(clock),
-    });
-  }
-  function apply(step: StackStep) {
-    for (const e of step.events ?? []) addEvent(e.logicalId, e.type, e.status, e.reason);
-    if (step.status !== status) {
-      addEvent(stackName, "AWS::CloudFormation::Stack", step.status, step.reason);
-    }
-    status = step.status;
-    statusReason = step.reason;
-  }
-  for (const step of scenario.history ?? []) apply(step);
-
-  const exists = (name: string | undefined) =>
-    status !== undefined &&
-    (name === stackId || (name === stackName && status !== "DELETE_COMPLETE"));
 
   function page<T>(items: readonly T[], size: number, token: string | undefined) {
     const start = token ? Number(token) : 0;
@@ -218,138 +208,263 @@ export async function startFakeAws(scenario: Scenario = {}): Promise<FakeAws> {
     return { items: items.slice(start, start + size), next };
   }
 
-  const cloudformation: Record<string, (p: Record<string, string>) => object> = {
-    DescribeStacks: (p) => {
-      if (!exists(p.StackName)) throw new AwsError(notFound(p.StackName ?? ""));
-      const step = pending.shift();
-      if (step) apply(step);
-      const outputs = Object.entries(scenario.outputs ?? {}).map(([OutputKey, OutputValue]) => ({
-        OutputKey,
-        OutputValue,
-      }));
-      return {
-        Stacks: [
-          {
-            StackId: stackId,
-            StackName: stackName,
-            CreationTime: new Date(events[0]!.Timestamp),
-            StackStatus: status,
-            StackStatusReason: statusReason,
-            Outputs: outputs.length > 0 ? outputs : undefined,
-          },
-        ],
-      };
-    },
-    DescribeStackEvents: (p) => {
-      if (!exists(p.StackName)) throw new AwsError(notFound(p.StackName ?? ""));
-      const { items, next } = page(
-        [...events].reverse(),
-        scenario.eventPageSize ?? 100,
-        p.NextToken,
-      );
-      return { StackEvents: items, NextToken: next };
-    },
-    CreateChangeSet: (p) => {
-      if (scenario.createChangeSetError) throw new AwsError(scenario.createChangeSetError);
-      if (p.TemplateURL) {
-        // As CloudFormation does: the body must be readable at that URL.
-        const m = /^https:\/\/([^.]+)\.s3\.[a-z0-9-]+\.amazonaws\.com\/(.+)$/.exec(p.TemplateURL);
-        if (!m || !objects.has(`${m[1]}/${m[2]}`)) {
-          throw new AwsError({
-            status: 400,
-            code: "ValidationError",
-            message: "S3 error: Access Denied",
-          });
-        }
-      }
-      if (p.ChangeSetType === "CREATE") {
-        if (status !== undefined && status !== "REVIEW_IN_PROGRESS") {
-          throw new AwsError({
-            status: 400,
-            code: "AlreadyExistsException",
-            message: `Stack [${stackName}] already exists`,
-          });
-        }
-        if (status === undefined) apply({ status: "REVIEW_IN_PROGRESS", reason: "User Initiated" });
-      } else if (!exists(p.StackName)) {
-        throw new AwsError(notFound(p.StackName ?? ""));
-      }
-      const id = `arn:aws:cloudformation:eu-west-3:123456789012:changeSet/${p.ChangeSetName}/${randomUUID()}`;
-      changeSet = { id, name: p.ChangeSetName ?? "", describes: 0 };
-      return { Id: id, StackId: stackId };
-    },
-    DescribeChangeSet: (p) => {
-      if (!changeSet || (p.ChangeSetName !== changeSet.id && p.ChangeSetName !== changeSet.name)) {
-        throw new AwsError({
-          status: 400,
-          code: "ChangeSetNotFound",
-          message: `ChangeSet [${p.ChangeSetName}] does not exist`,
-        });
-      }
-      const script = scenario.changeSet ?? {};
-      const statuses = script.statuses ?? ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"];
-      const csStatus = statuses[Math.min(changeSet.describes++, statuses.length - 1)]!;
-      const changes = (script.changes ?? []).map((c) => ({
-        Type: "Resource",
-        ResourceChange: {
-          Action: c.action,
-          LogicalResourceId: c.logicalId,
-          ResourceType: c.type,
-          Replacement: c.replacement,
-        },
-      }));
-      const { items, next } = page(changes, script.pageSize ?? 100, p.NextToken);
-      return {
-        ChangeSetId: changeSet.id,
-        ChangeSetName: changeSet.name,
+  /** One stack: its status, events, change set and script. */
+  function makeStack(stackName: string, script: StackScript) {
+    const stackId = `arn:aws:cloudformation:eu-west-3:123456789012:stack/${stackName}/${randomUUID()}`;
+    const resources = script.resources ?? [];
+    let status: string | undefined;
+    let statusReason: string | undefined;
+    const events: StackEvent[] = []; // oldest first
+    let pending: StackStep[] = [];
+    let changeSet: { id: string; name: string; describes: number } | undefined;
+
+    function addEvent(logicalId: string, type: string, eventStatus: string, reason?: string) {
+      clock += 1000;
+      events.push({
+        EventId: randomUUID(),
         StackId: stackId,
         StackName: stackName,
-        Status: csStatus,
-        StatusReason: csStatus === "FAILED" ? script.reason : undefined,
-        ExecutionStatus:
-          csStatus === "CREATE_COMPLETE" ? (script.executionStatus ?? "AVAILABLE") : "UNAVAILABLE",
-        Changes: csStatus === "CREATE_COMPLETE" ? items : [],
-        NextToken: csStatus === "CREATE_COMPLETE" ? next : undefined,
-      };
-    },
-    ExecuteChangeSet: () => {
-      pending = [...(scenario.execution ?? [])];
-      return {};
-    },
-    DeleteChangeSet: () => ({}),
-    DeleteStack: () => {
-      const blocking = resources.find((r) => protectedLoadBalancers.has(r.physicalId));
-      // What CloudFormation does with a protected load balancer: tries, fails, stops there.
-      pending = blocking
-        ? [
-            { status: "DELETE_IN_PROGRESS", reason: "User Initiated" },
+        LogicalResourceId: logicalId,
+        PhysicalResourceId: type === "AWS::CloudFormation::Stack" ? stackId : `${logicalId}-phys`,
+        ResourceType: type,
+        ResourceStatus: eventStatus,
+        ResourceStatusReason: reason,
+        Timestamp: new Date(clock),
+      });
+    }
+    function apply(step: StackStep) {
+      for (const e of step.events ?? []) addEvent(e.logicalId, e.type, e.status, e.reason);
+      if (step.status !== status) {
+        addEvent(stackName, "AWS::CloudFormation::Stack", step.status, step.reason);
+      }
+      status = step.status;
+      statusReason = step.reason;
+    }
+    for (const step of script.history ?? []) apply(step);
+
+    const exists = (name: string | undefined) =>
+      status !== undefined &&
+      (name === stackId || (name === stackName && status !== "DELETE_COMPLETE"));
+    /** Still there, as ListImports sees it (a deleted stack imports nothing). */
+    const live = () => status !== undefined && status !== "DELETE_COMPLETE";
+
+    const handlers: Record<string, (p: Record<string, string>) => object> = {
+      DescribeStacks: (p) => {
+        if (!exists(p.StackName)) throw new AwsError(notFound(p.StackName ?? ""));
+        const step = pending.shift();
+        if (step) apply(step);
+        const outputs = [
+          ...Object.entries(script.outputs ?? {}).map(([OutputKey, OutputValue]) => ({
+            OutputKey,
+            OutputValue,
+          })),
+          ...Object.entries(script.exports ?? {}).map(([ExportName, OutputValue]) => ({
+            OutputKey: ExportName.split("-").pop(),
+            OutputValue,
+            ExportName,
+          })),
+        ];
+        return {
+          Stacks: [
             {
-              status: "DELETE_FAILED",
-              reason: `The following resource(s) failed to delete: [${blocking.logicalId}].`,
-              events: [
-                {
-                  logicalId: blocking.logicalId,
-                  type: LOAD_BALANCER,
-                  status: "DELETE_FAILED",
-                  reason: `Load balancer '${blocking.physicalId}' cannot be deleted because deletion protection is enabled`,
-                },
-              ],
+              StackId: stackId,
+              StackName: stackName,
+              CreationTime: new Date(events[0]!.Timestamp),
+              StackStatus: status,
+              StackStatusReason: statusReason,
+              Outputs: outputs.length > 0 ? outputs : undefined,
             },
-          ]
-        : [...(scenario.execution ?? [])];
-      return {};
-    },
-    ListStackResources: (p) => {
-      if (!exists(p.StackName)) throw new AwsError(notFound(p.StackName ?? ""));
-      return {
-        StackResourceSummaries: resources.map((r) => ({
-          LogicalResourceId: r.logicalId,
-          PhysicalResourceId: r.physicalId,
-          ResourceType: r.type ?? "AWS::CloudFormation::WaitConditionHandle",
-          ResourceStatus: r.status ?? "CREATE_COMPLETE",
-          LastUpdatedTimestamp: new Date(clock),
-        })),
-      };
+          ],
+        };
+      },
+      DescribeStackEvents: (p) => {
+        if (!exists(p.StackName)) throw new AwsError(notFound(p.StackName ?? ""));
+        const { items, next } = page(
+          [...events].reverse(),
+          script.eventPageSize ?? 100,
+          p.NextToken,
+        );
+        return { StackEvents: items, NextToken: next };
+      },
+      CreateChangeSet: (p) => {
+        if (script.createChangeSetError) throw new AwsError(script.createChangeSetError);
+        if (p.TemplateURL) {
+          // As CloudFormation does: the body must be readable at that URL.
+          const m = /^https:\/\/([^.]+)\.s3\.[a-z0-9-]+\.amazonaws\.com\/(.+)$/.exec(p.TemplateURL);
+          if (!m || !objects.has(`${m[1]}/${m[2]}`)) {
+            throw new AwsError({
+              status: 400,
+              code: "ValidationError",
+              message: "S3 error: Access Denied",
+            });
+          }
+        }
+        if (p.ChangeSetType === "CREATE") {
+          if (status !== undefined && status !== "REVIEW_IN_PROGRESS") {
+            throw new AwsError({
+              status: 400,
+              code: "AlreadyExistsException",
+              message: `Stack [${stackName}] already exists`,
+            });
+          }
+          if (status === undefined)
+            apply({ status: "REVIEW_IN_PROGRESS", reason: "User Initiated" });
+        } else if (!exists(p.StackName)) {
+          throw new AwsError(notFound(p.StackName ?? ""));
+        }
+        const id = `arn:aws:cloudformation:eu-west-3:123456789012:changeSet/${p.ChangeSetName}/${randomUUID()}`;
+        changeSet = { id, name: p.ChangeSetName ?? "", describes: 0 };
+        return { Id: id, StackId: stackId };
+      },
+      DescribeChangeSet: (p) => {
+        if (
+          !changeSet ||
+          (p.ChangeSetName !== changeSet.id && p.ChangeSetName !== changeSet.name)
+        ) {
+          throw new AwsError({
+            status: 400,
+            code: "ChangeSetNotFound",
+            message: `ChangeSet [${p.ChangeSetName}] does not exist`,
+          });
+        }
+        const cs = script.changeSet ?? {};
+        const statuses = cs.statuses ?? ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"];
+        const csStatus = statuses[Math.min(changeSet.describes++, statuses.length - 1)]!;
+        const changes = (cs.changes ?? []).map((c) => ({
+          Type: "Resource",
+          ResourceChange: {
+            Action: c.action,
+            LogicalResourceId: c.logicalId,
+            ResourceType: c.type,
+            Replacement: c.replacement,
+          },
+        }));
+        const { items, next } = page(changes, cs.pageSize ?? 100, p.NextToken);
+        return {
+          ChangeSetId: changeSet.id,
+          ChangeSetName: changeSet.name,
+          StackId: stackId,
+          StackName: stackName,
+          Status: csStatus,
+          StatusReason: csStatus === "FAILED" ? cs.reason : undefined,
+          ExecutionStatus:
+            csStatus === "CREATE_COMPLETE" ? (cs.executionStatus ?? "AVAILABLE") : "UNAVAILABLE",
+          Changes: csStatus === "CREATE_COMPLETE" ? items : [],
+          NextToken: csStatus === "CREATE_COMPLETE" ? next : undefined,
+        };
+      },
+      ExecuteChangeSet: () => {
+        pending = [...(script.execution ?? [])];
+        return {};
+      },
+      DeleteChangeSet: () => ({}),
+      DeleteStack: () => {
+        const blocking = resources.find((r) => protectedLoadBalancers.has(r.physicalId));
+        // What CloudFormation does with a protected load balancer: tries, fails, stops there.
+        pending = blocking
+          ? [
+              { status: "DELETE_IN_PROGRESS", reason: "User Initiated" },
+              {
+                status: "DELETE_FAILED",
+                reason: `The following resource(s) failed to delete: [${blocking.logicalId}].`,
+                events: [
+                  {
+                    logicalId: blocking.logicalId,
+                    type: LOAD_BALANCER,
+                    status: "DELETE_FAILED",
+                    reason: `Load balancer '${blocking.physicalId}' cannot be deleted because deletion protection is enabled`,
+                  },
+                ],
+              },
+            ]
+          : [...(script.execution ?? [])];
+        return {};
+      },
+      ListStackResources: (p) => {
+        if (!exists(p.StackName)) throw new AwsError(notFound(p.StackName ?? ""));
+        return {
+          StackResourceSummaries: resources.map((r) => ({
+            LogicalResourceId: r.logicalId,
+            PhysicalResourceId: r.physicalId,
+            ResourceType: r.type ?? "AWS::CloudFormation::WaitConditionHandle",
+            ResourceStatus: r.status ?? "CREATE_COMPLETE",
+            LastUpdatedTimestamp: new Date(clock),
+          })),
+        };
+      },
+    };
+    return {
+      stackName,
+      stackId,
+      handlers,
+      live,
+      exists,
+      imports: script.imports ?? [],
+      exports: script.exports ?? {},
+      complete: () =>
+        status !== undefined && /^(CREATE|UPDATE|UPDATE_ROLLBACK|IMPORT)_COMPLETE$/.test(status),
+      changeSetId: () => changeSet?.id,
+    };
+  }
+
+  const stacks = Object.entries(scripts).map(([name, script]) => makeStack(name, script));
+  /** The stack a request names (by name or id); a new one at its first CreateChangeSet. */
+  function stackFor(action: string, p: Record<string, string>) {
+    const name = p.StackName ?? "";
+    const found =
+      stacks.find((s) => s.stackId === name) ??
+      stacks.find((s) => s.stackName === name && s.exists(name)) ??
+      stacks.find((s) => s.stackName === name) ??
+      stacks.find((s) => p.ChangeSetName !== undefined && s.changeSetId() === p.ChangeSetName);
+    if (found) return found;
+    if (action !== "CreateChangeSet") throw new AwsError(notFound(name));
+    const created = makeStack(name, {});
+    stacks.push(created);
+    return created;
+  }
+
+  const STACK_ACTIONS = [
+    "DescribeStacks",
+    "DescribeStackEvents",
+    "CreateChangeSet",
+    "DescribeChangeSet",
+    "ExecuteChangeSet",
+    "DeleteChangeSet",
+    "DeleteStack",
+    "ListStackResources",
+  ];
+  const cloudformation: Record<string, (p: Record<string, string>) => object> = {
+    ...Object.fromEntries(
+      STACK_ACTIONS.map((action) => [
+        action,
+        (p: Record<string, string>) => stackFor(action, p).handlers[action]!(p),
+      ]),
+    ),
+    // Exports of the stacks whose last operation succeeded (one still being created has none).
+    ListExports: () => ({
+      Exports: stacks
+        .filter((s) => s.complete())
+        .flatMap((s) =>
+          Object.entries(s.exports).map(([Name, Value]) => ({
+            ExportingStackId: s.stackId,
+            Name,
+            Value,
+          })),
+        ),
+    }),
+    // As CloudFormation: the stacks that still import the export, or an error when none does.
+    ListImports: (p) => {
+      const importers = stacks
+        .filter((s) => s.live() && s.imports.includes(p.ExportName ?? ""))
+        .map((s) => s.stackName);
+      if (importers.length === 0) {
+        throw new AwsError({
+          status: 400,
+          code: "ValidationError",
+          message: `Export '${p.ExportName}' is not imported by any stack.`,
+        });
+      }
+      return { Imports: importers };
     },
   };
 
