@@ -307,6 +307,7 @@ export function fleetLayer(
     autoScalingGroupName: group.autoScalingGroupName,
     cacheReplicationGroupId: prefix,
     tableName: deps.table.tableName,
+    distributionId: edge.distribution.distributionId,
   });
 
   const outputs: OutputSpec[] = [

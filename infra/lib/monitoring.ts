@@ -16,6 +16,11 @@ export interface MonitoringProps {
   /** Replication group id; its first node is `<id>-001`. */
   readonly cacheReplicationGroupId: string;
   readonly tableName: string;
+  /**
+   * The CloudFront distribution in front: its requests and error rates join the dashboard (they
+   * are published in us-east-1, whatever the stack's region). @default - no edge row
+   */
+  readonly distributionId?: string;
   /** 5xx responses per minute (ELB + targets) that trip the alarm. @default 5 */
   readonly errorsPerMinute?: number;
   /** p99 target response time that trips the latency alarm. @default 1 second */
@@ -192,5 +197,24 @@ export class Monitoring extends Construct {
         right: [tableMetric("ReadThrottleEvents"), tableMetric("WriteThrottleEvents")],
       }),
     );
+    if (props.distributionId !== undefined) {
+      const edgeMetric = (metricName: string, statistic: string): cloudwatch.Metric =>
+        new cloudwatch.Metric({
+          namespace: "AWS/CloudFront",
+          metricName,
+          dimensionsMap: { DistributionId: props.distributionId!, Region: "Global" },
+          statistic,
+          period: minute,
+          region: "us-east-1",
+        });
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: "Edge (CloudFront, what viewers see)",
+          left: [edgeMetric("Requests", "Sum")],
+          right: [edgeMetric("4xxErrorRate", "Average"), edgeMetric("5xxErrorRate", "Average")],
+          width: 24,
+        }),
+      );
+    }
   }
 }

@@ -49,7 +49,11 @@ function synthTimeLiterals(stack: ResolvedStack): string[] {
     if (text.includes(DEFAULT_STACK_ID))
       found.push(`${path}: synth-time stack id in ${text.slice(0, 120)}`);
     for (const [m] of text.matchAll(REGION)) {
-      if (m !== region) found.push(`${path}: region ${m} in a stack deployed to ${region}`);
+      // CloudFront is global: it publishes its metrics in us-east-1 whatever the stack's region.
+      const cloudFrontMetrics = m === "us-east-1" && text.includes('"AWS/CloudFront"');
+      if (m !== region && !cloudFrontMetrics) {
+        found.push(`${path}: region ${m} in a stack deployed to ${region}`);
+      }
     }
     for (const [m] of text.matchAll(ACCOUNT)) {
       if (m !== accountId && !elbAccounts.has(m)) found.push(`${path}: account ${m}`);

@@ -407,6 +407,14 @@ describe("edge", () => {
     assert.equal(behavior.ViewerProtocolPolicy, "redirect-to-https");
   });
 
+  test("the dashboard shows what viewers see at the edge (CloudFront metrics, from us-east-1)", () => {
+    const [distributionId] = onlyOne("AWS::CloudFront::Distribution");
+    const body = JSON.stringify(onlyOne("AWS::CloudWatch::Dashboard")[1].Properties!.DashboardBody);
+    assert.match(body, /AWS\/CloudFront\\",\\"Requests\\",\\"DistributionId/);
+    assert.ok(body.includes(`{"Ref":"${distributionId}"}`), "the distribution's own id");
+    assert.match(body, /\\"region\\":\\"us-east-1\\"/);
+  });
+
   test("pages are never cached, static assets are", () => {
     const config = onlyOne("AWS::CloudFront::Distribution")[1].Properties!
       .DistributionConfig as Record<string, unknown>;
