@@ -10,6 +10,7 @@ import type { Config } from "./config.js";
 import { installErrorHandling } from "./errors.js";
 import { homeRoutes } from "./home/routes.js";
 import type { KeyRing } from "./keyring/index.js";
+import { installRequestLog, type RequestLogConfig, requestLogOptions } from "./request-log.js";
 import { securityHeaders } from "./security-headers.js";
 import type { UsersRepository } from "./users/repository.js";
 import { usersRoutes } from "./users/routes.js";
@@ -44,12 +45,14 @@ export type AppConfig = Pick<
   | "PAGE_SIZE"
   | "DEBUG_ROUTES"
   | "KEYRING_STORE"
->;
+> &
+  RequestLogConfig;
 
 /** Builds the web app without listening, so tests drive it with inject() or listen on port 0. */
 export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    ...requestLogOptions(config),
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     bodyLimit: config.BODY_LIMIT_BYTES,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
@@ -105,6 +108,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     done();
   });
 
+  installRequestLog(app, config);
   await app.register(cookie);
   // Only HTML forms are accepted: anything else gets a 415 page instead of being half-parsed.
   app.removeAllContentTypeParsers();
