@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { antiforgery } from "./benchmarks/antiforgery.js";
 import { createUser } from "./benchmarks/create-user.js";
@@ -11,7 +11,15 @@ import { redisTraffic } from "./benchmarks/redis-traffic.js";
 import { sdkPut } from "./benchmarks/sdk-put.js";
 import { startup } from "./benchmarks/startup.js";
 import type { BenchContext, Benchmark } from "./context.js";
-import { REPO_ROOT, startDynaliteProcess, startWebInstance } from "./processes.js";
+import type { Difference } from "./deployed-web.js";
+import {
+  REPO_ROOT,
+  startDynaliteProcess,
+  startRedisServer,
+  startWebInstance,
+  type WebInstance,
+  type WebInstanceOptions,
+} from "./processes.js";
 import type { BenchReport, BenchRow } from "./report.js";
 
 /** Options of {@link runBench}. */
@@ -29,6 +37,11 @@ export interface BenchOptions {
    * deploy/bundle.ts exists) or "tsx" (web/src/server.ts compiled on load, as `npm start`).
    */
   readonly runtime?: "bundle" | "tsx";
+  /**
+   * Cookie header sent with GET /users/new (a signed-in session once sign-in exists); default
+   * none, which measures a first visit (session id minted, cookie set).
+   */
+  readonly sessionCookie?: string;
   /** Progress lines; default none. */
   readonly log?: (line: string) => void;
 }
@@ -49,6 +62,10 @@ const BENCHMARKS: ReadonlyArray<readonly [string, Benchmark]> = [
 ];
 
 export interface BenchRun extends BenchReport {
+  /** How the measured instances differ from EC2's (bench/src/deployed-web.ts). */
+  readonly deployment: readonly Difference[];
+  /** 1, 5 and 15 minute load averages when the run started (other work on the machine). */
+  readonly loadAverage: readonly number[];
   /** Benchmarks that threw, with why; their rows are missing. */
   readonly errors: readonly string[];
 }
@@ -56,6 +73,7 @@ export interface BenchRun extends BenchReport {
 /** Runs every benchmark once against fresh processes and returns the table's rows. */
 export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const started = performance.now();
+  const loadAverage = loadavg();
   const log = options.log ?? (() => {});
   const settings = {
     durationS: options.durationS ?? 5,
@@ -68,22 +86,34 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const keyringDir = mkdtempSync(join(tmpdir(), "fleetline-bench-keys-"));
   const bundleDir = mkdtempSync(join(tmpdir(), "fleetline-bench-bundle-"));
   const runtime = options.runtime ?? (existsSync(BUNDLE_SCRIPT) ? "bundle" : "tsx");
+  let web: WebInstance | undefined;
   try {
-    let bundlePath: string | undefined;
+    let releaseRoot: string | undefined;
     if (runtime === "bundle") {
       log("building the esbuild bundle (deploy/bundle.ts)…");
       const { bundle } = await import("../../deploy/bundle.js");
-      const built = await bundle({ outDir: bundleDir });
-      bundlePath = join(built.outDir, "app", "dist", "server.mjs");
+      releaseRoot = (await bundle({ outDir: bundleDir })).outDir;
     }
+    const redis = await startRedisServer();
+    if (typeof redis === "string") log(`${redis}: the key ring uses the file store`);
+    const redisUrl = typeof redis === "string" ? undefined : `redis://127.0.0.1:${redis.port}`;
     const dynalite = await startDynaliteProcess();
-    try {
-      const web = await startWebInstance({
-        instanceId: "bench-1",
+    const startWeb = (
+      instanceId: string,
+      more: Partial<
+        Pick<WebInstanceOptions, "extraEnv" | "nodeFlags" | "releaseRoot" | "redisUrl">
+      > = {},
+    ) =>
+      startWebInstance({
+        instanceId,
         dynamodbEndpoint: dynalite.endpoint,
         keyringDir,
-        ...(bundlePath ? { bundlePath } : {}),
+        redisUrl,
+        releaseRoot,
+        ...more,
       });
+    try {
+      web = await startWeb("bench-1");
       try {
         // One request so the idle figure includes what serving a page loads.
         await (await fetch(`${web.url}/`)).arrayBuffer();
@@ -91,7 +121,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
           ...settings,
           dynamodbEndpoint: dynalite.endpoint,
           keyringDir,
-          bundlePath,
+          redisUrl,
+          releaseRoot,
+          sessionCookie: options.sessionCookie,
+          startWeb,
           web,
           rows,
         };
@@ -110,6 +143,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
       }
     } finally {
       await dynalite.stop();
+      if (typeof redis !== "string") await redis.stop();
     }
   } finally {
     rmSync(keyringDir, { recursive: true, force: true });
@@ -124,7 +158,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
       node: process.version,
       platform: `${process.platform} ${process.arch}`,
     },
-    settings: { ...settings, runtime },
+    settings: { ...settings, runtime, sessionCookie: options.sessionCookie !== undefined },
+    deployment: web?.differences ?? [],
+    loadAverage,
     rows: [...rows.values()],
     errors,
     elapsedS: (performance.now() - started) / 1000,

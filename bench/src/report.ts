@@ -36,6 +36,8 @@ export interface BenchReport {
     readonly redisRunS: number;
     /** What the web instances ran: the esbuild bundle or web/src through tsx. */
     readonly runtime: "bundle" | "tsx";
+    /** Whether GET /users/new was sent a session cookie (--session-cookie). */
+    readonly sessionCookie: boolean;
   };
   readonly rows: readonly BenchRow[];
   readonly elapsedS: number;

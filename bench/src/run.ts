@@ -1,4 +1,5 @@
-// npm run bench [-- --duration 5 --warmup 1 --connections 50 --redis-duration 10 --runtime bundle|tsx]
+// npm run bench [-- --duration 5 --warmup 1 --connections 50 --redis-duration 10 --runtime bundle|tsx
+//                   --session-cookie 'name=value']
 // Prints the table (Markdown) and writes it with the raw figures to bench/results/latest.json.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "50" },
     "redis-duration": { type: "string", default: "10" },
     runtime: { type: "string" },
+    "session-cookie": { type: "string" },
     out: { type: "string", default: join(REPO_ROOT, "bench", "results", "latest.json") },
   },
 });
@@ -41,16 +43,27 @@ const report = await runBench({
   connections: Math.round(positive("connections", values.connections)),
   redisRunS: positive("redis-duration", values["redis-duration"]),
   ...(values.runtime === "bundle" || values.runtime === "tsx" ? { runtime: values.runtime } : {}),
+  ...(values["session-cookie"] ? { sessionCookie: values["session-cookie"] } : {}),
   log: (line) => process.stderr.write(`${line}\n`),
 });
 
 const { machine, settings } = report;
 console.log(
-  `\nfleetline benchmarks — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${machine.platform}`,
+  `\nfleetline benchmarks — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${machine.platform}, ${report.startedAt}`,
+);
+console.log(`load average at the start: ${report.loadAverage.map((n) => n.toFixed(2)).join(", ")}`);
+console.log(
+  `autocannon ${settings.connections} connections, ${settings.durationS} s per run after ${settings.warmupS} s warm-up`,
 );
 console.log(
-  `autocannon ${settings.connections} connections, ${settings.durationS} s per run after ${settings.warmupS} s warm-up; web instances run ${settings.runtime === "bundle" ? "the esbuild bundle (node app/dist/server.mjs)" : "web/src/server.ts through tsx"}, LOG_LEVEL=warn\n`,
+  settings.runtime === "bundle"
+    ? "web instances run as deploy/systemd/fleetline-web.service runs them on EC2: node app/dist/server.mjs (the esbuild bundle) from app/, with the environment infra/lib/instance-bootstrap.sh writes to /etc/fleetline/web.env (NODE_ENV=production, LOG_LEVEL unset = info, logs to LOG_DIR/web.log)"
+    : "web instances run web/src/server.ts through tsx (NOT as deployed: --runtime tsx), with the environment infra/lib/instance-bootstrap.sh writes",
 );
+console.log("differences from an EC2 instance:");
+for (const d of report.deployment) console.log(`  ${d.key}: ${d.ec2} → ${d.bench} (${d.why})`);
+if (settings.sessionCookie) console.log("GET /users/new sent the given session cookie");
+console.log("");
 console.log(formatTable(report.rows));
 const notes = formatNotes(report.rows);
 if (notes) console.log(`\n${notes}`);

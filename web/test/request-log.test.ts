@@ -1,14 +1,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import Fastify from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import pino from "pino";
 import { installRequestLog, requestLogOptions } from "../src/request-log.js";
 
 async function appLogging(config: Parameters<typeof installRequestLog>[1]) {
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: "info" }, { write: (l: string) => void logs.push(JSON.parse(l)) });
-  const app = Fastify({ loggerInstance: logger, ...requestLogOptions(config) });
+  const app = Fastify({
+    loggerInstance: logger,
+    ...requestLogOptions(config),
+  }) as unknown as FastifyInstance;
   installRequestLog(app, config);
   app.get("/ok", async () => "ok");
   app.get("/redirect", async (_req, reply) => reply.redirect("/ok", 303));

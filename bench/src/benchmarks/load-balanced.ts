@@ -1,12 +1,7 @@
 import type { Benchmark } from "../context.js";
 import { ratioTo } from "../context.js";
 import { runLoad } from "../load.js";
-import {
-  cpuPerRequest,
-  cpuTimeMs,
-  startLoadBalancerProcess,
-  startWebInstance,
-} from "../processes.js";
+import { cpuPerRequest, cpuTimeMs, startLoadBalancerProcess } from "../processes.js";
 
 /**
  * GET / through the local load balancer (its own process) with two instances, against one
@@ -14,12 +9,7 @@ import {
  * a small machine the balancer's hop costs more than the second instance gives.
  */
 export const loadBalanced: Benchmark = async (ctx) => {
-  const second = await startWebInstance({
-    instanceId: "bench-2",
-    dynamodbEndpoint: ctx.dynamodbEndpoint,
-    keyringDir: ctx.keyringDir,
-    ...(ctx.bundlePath ? { bundlePath: ctx.bundlePath } : {}),
-  });
+  const second = await ctx.startWeb("bench-2");
   try {
     const lb = await startLoadBalancerProcess([
       { id: "bench-1", port: ctx.web.port },
