@@ -108,8 +108,10 @@ export async function waitForOk(
 async function startHelper(
   script: string,
   args: readonly string[] = [],
+  nodeFlags: readonly string[] = [],
 ): Promise<RunningProcess & { readonly port: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(SERVERS_DIR, script), ...args], {
+  const entry = ["--import", "tsx", join(SERVERS_DIR, script)];
+  const child = spawn(process.execPath, [...nodeFlags, ...entry, ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -150,10 +152,12 @@ export async function startDynaliteProcess(): Promise<
 /** The local load balancer (local/src/load-balancer.ts) in its own process, targets healthy. */
 export async function startLoadBalancerProcess(
   targets: ReadonlyArray<{ readonly id: string; readonly port: number }>,
+  nodeFlags: readonly string[] = [],
 ): Promise<RunningProcess & { readonly port: number }> {
   return startHelper(
     "load-balancer-server.ts",
     targets.map((t) => `${t.id}=${t.port}`),
+    nodeFlags,
   );
 }
 

@@ -1,5 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { SigningKey } from "../keyring/index.js";
+import { randomBase64url } from "../random-pool.js";
 
 /**
  * Anti-forgery tokens: OWASP's signed double-submit cookie, keyed by a shared key ring.
@@ -44,7 +45,7 @@ const SESSION_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const MAX_TOKEN_LENGTH = 200;
 
 export function newSessionId(): string {
-  return randomBytes(32).toString("base64url");
+  return randomBase64url(32);
 }
 
 export function isSessionId(value: string | undefined): value is string {
@@ -71,7 +72,7 @@ function mac(key: SigningKey, nonce: string, tag: string): Buffer {
 }
 
 export function issueToken(key: SigningKey, sessionId: string): string {
-  const nonce = randomBytes(12).toString("base64url");
+  const nonce = randomBase64url(12);
   const tag = sessionTag(key, sessionId).toString("base64url");
   return `v1.${key.id}.${nonce}.${tag}.${mac(key, nonce, tag).toString("base64url")}`;
 }
