@@ -42,6 +42,8 @@ export interface BenchOptions {
    * none, which measures a first visit (session id minted, cookie set).
    */
   readonly sessionCookie?: string;
+  /** Run only the benchmarks whose labels (as in BENCHMARKS) contain one of these; default all. */
+  readonly only?: readonly string[];
   /** Progress lines; default none. */
   readonly log?: (line: string) => void;
 }
@@ -128,7 +130,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
           web,
           rows,
         };
-        for (const [label, benchmark] of BENCHMARKS) {
+        const selected = BENCHMARKS.filter(
+          ([label]) => !options.only || options.only.some((o) => label.includes(o)),
+        );
+        for (const [label, benchmark] of selected) {
           log(`running ${label}…`);
           try {
             for (const row of await benchmark(ctx)) rows.set(row.id, row);

@@ -25,6 +25,8 @@ const { values } = parseArgs({
     cookie: { type: "string" },
     /** Profile the local load balancer in front of two instances instead of one instance. */
     balancer: { type: "boolean", default: false },
+    /** Only the CPU per request, without the profiler's own overhead. */
+    "no-profile": { type: "boolean", default: false },
     top: { type: "string", default: "25" },
     out: { type: "string", default: join(REPO_ROOT, "bench", "results", "profiles") },
   },
@@ -81,7 +83,8 @@ try {
     redisUrl: typeof redis === "string" ? undefined : `redis://127.0.0.1:${redis.port}`,
     releaseRoot,
   };
-  const flags = values.balancer ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
+  const profiling = values["no-profile"] ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
+  const flags = values.balancer ? [] : profiling;
   const web = await startWebInstance({ ...options, instanceId: "profile-1", nodeFlags: flags });
   const second = values.balancer
     ? await startWebInstance({ ...options, instanceId: "profile-2" })
@@ -92,7 +95,7 @@ try {
           { id: "profile-1", port: web.port },
           { id: "profile-2", port: second.port },
         ],
-        ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+        profiling,
       )
     : undefined;
   const measured = lb ?? web;
@@ -115,27 +118,31 @@ try {
   await dynalite.stop();
   if (typeof redis !== "string") await redis.stop();
 
-  const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
-  if (!file) throw new Error(`no .cpuprofile written in ${profileDir}`);
-  const text = readFileSync(join(profileDir, file), "utf8");
-  const profile = JSON.parse(text) as CpuProfile;
-  const times = selfTimes(profile);
-  const total = times.reduce((a, [, t]) => a + t, 0);
   const what = lb ? "the balancer" : "the instance";
   console.log(
     `${url}: ${load.requestsPerSecond.toFixed(0)} req/s, ${cpuUs.toFixed(0)} µs of CPU per request in ${what} (${load.total} requests, ${load.failed} failed, statuses ${JSON.stringify(load.statuses)})`,
   );
-  console.log(`self time, top ${values.top} of ${(total / 1000).toFixed(0)} ms sampled:`);
-  for (const [name, t] of times.slice(0, Number(values.top))) {
-    console.log(`${((100 * t) / total).toFixed(1).padStart(5)} %  ${name}`);
+  if (!values["no-profile"]) {
+    const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
+    if (!file) throw new Error(`no .cpuprofile written in ${profileDir}`);
+    const text = readFileSync(join(profileDir, file), "utf8");
+    const profile = JSON.parse(text) as CpuProfile;
+    const times = selfTimes(profile);
+    const total = times.reduce((a, [, t]) => a + t, 0);
+    console.log(`self time, top ${values.top} of ${(total / 1000).toFixed(0)} ms sampled:`);
+    for (const [name, t] of times.slice(0, Number(values.top))) {
+      console.log(`${((100 * t) / total).toFixed(1).padStart(5)} %  ${name}`);
+    }
+    mkdirSync(values.out, { recursive: true });
+    const kept = join(
+      values.out,
+      `${lb ? "balancer" : "web"}${values.path.replace(/\W+/g, "-")}.cpuprofile`,
+    );
+    writeFileSync(kept, text);
+    console.log(`profile: ${kept}`);
   }
-  mkdirSync(values.out, { recursive: true });
-  const kept = join(values.out, `${lb ? "balancer" : "web"}${values.path.replace(/\W+/g, "-")}.cpuprofile`);
-  writeFileSync(kept, text);
-  console.log(`profile: ${kept}`);
 } finally {
   rmSync(bundleDir, { recursive: true, force: true });
   rmSync(keyringDir, { recursive: true, force: true });
   rmSync(profileDir, { recursive: true, force: true });
 }
-

@@ -1,5 +1,5 @@
 // npm run bench [-- --duration 5 --warmup 1 --connections 50 --redis-duration 10 --runtime bundle|tsx
-//                   --session-cookie 'name=value']
+//                   --session-cookie 'name=value' --only 'raw,GET /,load balancer']
 // Prints the table (Markdown) and writes it with the raw figures to bench/results/latest.json.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     "redis-duration": { type: "string", default: "10" },
     runtime: { type: "string" },
     "session-cookie": { type: "string" },
+    only: { type: "string" },
     out: { type: "string", default: join(REPO_ROOT, "bench", "results", "latest.json") },
   },
 });
@@ -44,6 +45,7 @@ const report = await runBench({
   redisRunS: positive("redis-duration", values["redis-duration"]),
   ...(values.runtime === "bundle" || values.runtime === "tsx" ? { runtime: values.runtime } : {}),
   ...(values["session-cookie"] ? { sessionCookie: values["session-cookie"] } : {}),
+  ...(values.only ? { only: values.only.split(",") } : {}),
   log: (line) => process.stderr.write(`${line}\n`),
 });
 
