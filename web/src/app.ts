@@ -10,7 +10,7 @@ import type { Config } from "./config.js";
 import { installErrorHandling } from "./errors.js";
 import { homeRoutes } from "./home/routes.js";
 import type { KeyRing } from "./keyring/index.js";
-import { installRequestLog, type RequestLogConfig, requestLogOptions } from "./request-log.js";
+import { type RequestLogConfig, requestLogOptions } from "./request-log.js";
 import { securityHeaders } from "./security-headers.js";
 import type { UsersRepository } from "./users/repository.js";
 import { usersRoutes } from "./users/routes.js";
@@ -108,7 +108,6 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     done();
   });
 
-  installRequestLog(app, config);
   await app.register(cookie);
   // Only HTML forms are accepted: anything else gets a 415 page instead of being half-parsed.
   app.removeAllContentTypeParsers();

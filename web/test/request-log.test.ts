@@ -3,16 +3,15 @@ import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import Fastify, { type FastifyInstance } from "fastify";
 import pino from "pino";
-import { installRequestLog, requestLogOptions } from "../src/request-log.js";
+import { type RequestLogConfig, requestLogOptions } from "../src/request-log.js";
 
-async function appLogging(config: Parameters<typeof installRequestLog>[1]) {
+async function appLogging(config: RequestLogConfig) {
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: "info" }, { write: (l: string) => void logs.push(JSON.parse(l)) });
   const app = Fastify({
     loggerInstance: logger,
     ...requestLogOptions(config),
   }) as unknown as FastifyInstance;
-  installRequestLog(app, config);
   app.get("/ok", async () => "ok");
   app.get("/redirect", async (_req, reply) => reply.redirect("/ok", 303));
   app.get("/refused", async (_req, reply) => reply.code(429).send("slow down"));
