@@ -46,3 +46,18 @@ test("non-string, oversized and odd tokens are malformed, never a throw", async 
   const missing = await verifyToken(resolverOf(key), undefined, sid);
   assert.equal(!missing.ok && missing.reason, "missing-token");
 });
+
+test("a session's tag is remembered per key: another key's token for the same session is refused", async () => {
+  const sid = newSessionId();
+  const first = issueToken(key, sid);
+  // Same id, another secret (a forged or corrupted record): nothing computed for `key` is reused.
+  const impostor: SigningKey = { ...key, secret: Buffer.alloc(32, 9) };
+  const forged = issueToken(impostor, sid);
+  assert.notEqual(forged.split(".")[3], first.split(".")[3], "the impostor's tag is its own");
+  assert.deepEqual(await verifyToken(resolverOf(key), first, sid), { ok: true, keyId: key.id });
+  assert.equal((await verifyToken(resolverOf(key), forged, sid)).ok, false);
+  // Issued again for the same session: same tag (remembered), still verifies.
+  const again = issueToken(key, sid);
+  assert.equal(again.split(".")[3], first.split(".")[3]);
+  assert.deepEqual(await verifyToken(resolverOf(key), again, sid), { ok: true, keyId: key.id });
+});
