@@ -27,6 +27,8 @@ export interface BenchContext {
    * lands), or undefined to send none.
    */
   readonly sessionCookie: string | undefined;
+  /** Settings on top of EC2's for the comparison rows (--compare), or undefined for none. */
+  readonly compareEnv: Readonly<Record<string, string>> | undefined;
   /** Starts another instance like the first (same store, bundle and environment). */
   startWeb(
     instanceId: string,

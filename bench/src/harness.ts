@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { antiforgery } from "./benchmarks/antiforgery.js";
+import { compare } from "./benchmarks/compare.js";
 import { createUser } from "./benchmarks/create-user.js";
 import { homePage } from "./benchmarks/home-page.js";
 import { loadBalanced } from "./benchmarks/load-balanced.js";
@@ -42,6 +43,8 @@ export interface BenchOptions {
    * none, which measures a first visit (session id minted, cookie set).
    */
   readonly sessionCookie?: string;
+  /** Settings on top of EC2's for extra rows beside the deployed ones; default none. */
+  readonly compareEnv?: Readonly<Record<string, string>>;
   /** Run only the benchmarks whose labels (as in BENCHMARKS) contain one of these; default all. */
   readonly only?: readonly string[];
   /** Progress lines; default none. */
@@ -55,6 +58,7 @@ const BENCHMARKS: ReadonlyArray<readonly [string, Benchmark]> = [
   ["raw node:http", rawHello],
   ["GET /", homePage],
   ["GET /users/new", newUserForm],
+  ["other configuration", compare],
   ["SDK puts", sdkPut],
   ["POST /users", createUser],
   ["load balancer", loadBalanced],
@@ -126,6 +130,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
           redisUrl,
           releaseRoot,
           sessionCookie: options.sessionCookie,
+          compareEnv: options.compareEnv,
           startWeb,
           web,
           rows,

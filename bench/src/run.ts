@@ -1,5 +1,6 @@
 // npm run bench [-- --duration 5 --warmup 1 --connections 50 --redis-duration 10 --runtime bundle|tsx
-//                   --session-cookie 'name=value' --only 'raw,GET /,load balancer']
+//                   --session-cookie 'name=value' --only 'raw,GET /,load balancer'
+//                   --compare REQUEST_LOG=all]
 // Prints the table (Markdown) and writes it with the raw figures to bench/results/latest.json.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     runtime: { type: "string" },
     "session-cookie": { type: "string" },
     only: { type: "string" },
+    compare: { type: "string" },
     out: { type: "string", default: join(REPO_ROOT, "bench", "results", "latest.json") },
   },
 });
@@ -28,6 +30,20 @@ function positive(name: string, raw: string, allowZero = false): number {
     process.exit(2);
   }
   return n;
+}
+
+/** "KEY=value,KEY2=value2" → object; anything else is a usage error. */
+function parseCompare(raw: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of raw.split(",")) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair.trim());
+    if (!match?.[1] || match[2] === undefined) {
+      process.stderr.write(`--compare takes KEY=value[,KEY=value…], not ${JSON.stringify(pair)}\n`);
+      process.exit(2);
+    }
+    env[match[1]] = match[2];
+  }
+  return env;
 }
 
 // Ctrl-C mid-run: take the servers down with us rather than leave them holding ports.
@@ -46,6 +62,7 @@ const report = await runBench({
   ...(values.runtime === "bundle" || values.runtime === "tsx" ? { runtime: values.runtime } : {}),
   ...(values["session-cookie"] ? { sessionCookie: values["session-cookie"] } : {}),
   ...(values.only ? { only: values.only.split(",") } : {}),
+  ...(values.compare ? { compareEnv: parseCompare(values.compare) } : {}),
   log: (line) => process.stderr.write(`${line}\n`),
 });
 
@@ -65,6 +82,9 @@ console.log(
 console.log("differences from an EC2 instance:");
 for (const d of report.deployment) console.log(`  ${d.key}: ${d.ec2} → ${d.bench} (${d.why})`);
 if (settings.sessionCookie) console.log("GET /users/new sent the given session cookie");
+if (values.compare) {
+  console.log(`rows marked "other configuration" ran on an instance with ${values.compare} on top`);
+}
 console.log("");
 console.log(formatTable(report.rows));
 const notes = formatNotes(report.rows);
