@@ -299,6 +299,11 @@ export function cpuTimeMs(pid: number): number {
   }
 }
 
+/** µs of CPU per request, or undefined where /proc gave nothing. */
+export function cpuMicros(cpuMs: number, requests: number): number | undefined {
+  return cpuMs > 0 && requests > 0 ? (cpuMs * 1000) / requests : undefined;
+}
+
 /** "74 µs CPU per request" for a run of `requests` during which the process used `cpuMs`. */
 export function cpuPerRequest(cpuMs: number, requests: number): string {
   if (cpuMs <= 0 || requests <= 0) return "";

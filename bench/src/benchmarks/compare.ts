@@ -1,7 +1,7 @@
 import type { Benchmark } from "../context.js";
 import { ratioTo } from "../context.js";
 import { runLoad } from "../load.js";
-import { cpuPerRequest, cpuTimeMs, logLines } from "../processes.js";
+import { cpuMicros, cpuPerRequest, cpuTimeMs, logLines } from "../processes.js";
 import type { BenchRow } from "../report.js";
 
 /**
@@ -35,15 +35,18 @@ export const compare: Benchmark = async (ctx) => {
         },
       });
       const lines = logLines(web) - linesStart;
+      const cpuMs = cpuTimeMs(web.pid) - cpuStart;
+      const cpuUs = cpuMicros(cpuMs, load.total);
       rows.push({
         id,
         name: `GET ${path} — other configuration: ${label}`,
         value: load.requestsPerSecond,
         unit: "req/s",
         p99Ms: load.p99Ms,
+        ...(cpuUs !== undefined ? { cpuUs } : {}),
         ...ratioTo(ctx, "raw", load.requestsPerSecond),
         note: [
-          cpuPerRequest(cpuTimeMs(web.pid) - cpuStart, load.total),
+          cpuPerRequest(cpuMs, load.total),
           `${lines.toLocaleString("en-US")} log lines for ${load.total.toLocaleString("en-US")} requests`,
           load.failed > 0 ? `${load.failed} failed requests` : "",
         ]

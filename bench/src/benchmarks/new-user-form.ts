@@ -1,7 +1,7 @@
 import type { Benchmark } from "../context.js";
 import { ratioTo } from "../context.js";
 import { runLoad } from "../load.js";
-import { cpuPerRequest, cpuTimeMs } from "../processes.js";
+import { cpuMicros, cpuPerRequest, cpuTimeMs } from "../processes.js";
 
 /**
  * GET /users/new: a page that issues an anti-forgery token. Without --session-cookie no cookie
@@ -21,7 +21,10 @@ export const newUserForm: Benchmark = async (ctx) => {
       cpuStart = cpuTimeMs(ctx.web.pid);
     },
   });
-  const cpu = cpuPerRequest(cpuTimeMs(ctx.web.pid) - cpuStart, load.total);
+  const cpuMs = cpuTimeMs(ctx.web.pid) - cpuStart;
+  const cpu = cpuPerRequest(cpuMs, load.total);
+  const cpuUs = cpuMicros(cpuMs, load.total);
+  const rawCpu = ctx.rows.get("raw")?.cpuUs;
   const vsRaw = ratioTo(ctx, "raw", load.requestsPerSecond);
   return [
     {
@@ -32,10 +35,15 @@ export const newUserForm: Benchmark = async (ctx) => {
       value: load.requestsPerSecond,
       unit: "req/s",
       p99Ms: load.p99Ms,
+      ...(cpuUs !== undefined ? { cpuUs } : {}),
       ...vsRaw,
       target: "≥ 0.40",
       ...(vsRaw.ratio !== undefined ? { met: vsRaw.ratio >= 0.4 } : {}),
-      note: [cpu, load.failed > 0 ? `${load.failed} failed requests` : ""]
+      note: [
+        cpu,
+        rawCpu && cpuUs ? `CPU ratio ${(rawCpu / cpuUs).toFixed(2)} (raw µs / this µs)` : "",
+        load.failed > 0 ? `${load.failed} failed requests` : "",
+      ]
         .filter(Boolean)
         .join("; "),
     },
