@@ -70,6 +70,8 @@ const BENCHMARKS: ReadonlyArray<readonly [string, Benchmark]> = [
 export interface BenchRun extends BenchReport {
   /** How the measured instances differ from EC2's (bench/src/deployed-web.ts). */
   readonly deployment: readonly Difference[];
+  /** The first instance's whole environment. */
+  readonly deployedEnv: Readonly<Record<string, string>>;
   /** 1, 5 and 15 minute load averages when the run started (other work on the machine). */
   readonly loadAverage: readonly number[];
   /** Benchmarks that threw, with why; their rows are missing. */
@@ -170,6 +172,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     },
     settings: { ...settings, runtime, sessionCookie: options.sessionCookie !== undefined },
     deployment: web?.differences ?? [],
+    deployedEnv: web?.env ?? {},
     loadAverage,
     rows: [...rows.values()],
     errors,

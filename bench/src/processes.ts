@@ -188,6 +188,8 @@ export interface WebInstance extends RunningProcess {
   readonly logDir: string;
   /** How this instance differs from one on EC2, and why. */
   readonly differences: readonly Difference[];
+  /** The environment it was started with (EC2's, with the differences applied). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /**
@@ -241,6 +243,7 @@ export async function startWebInstance(options: WebInstanceOptions): Promise<Web
     startupMs,
     logDir,
     differences: deployed.differences,
+    env: deployed.env,
   };
 }
 

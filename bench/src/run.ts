@@ -74,10 +74,17 @@ console.log(`load average at the start: ${report.loadAverage.map((n) => n.toFixe
 console.log(
   `autocannon ${settings.connections} connections, ${settings.durationS} s per run after ${settings.warmupS} s warm-up`,
 );
+const env = report.deployedEnv;
+const logging = [
+  `NODE_ENV=${env.NODE_ENV ?? "unset"}`,
+  `LOG_LEVEL=${env.LOG_LEVEL ?? "unset (info)"}`,
+  env.LOG_DIR ? "LOG_DIR set (logs to LOG_DIR/web.log)" : "LOG_DIR unset (logs to stdout)",
+  `REQUEST_LOG=${env.REQUEST_LOG ?? "unset (notable in production)"}`,
+].join(", ");
 console.log(
   settings.runtime === "bundle"
-    ? "web instances run as deploy/systemd/fleetline-web.service runs them on EC2: node app/dist/server.mjs (the esbuild bundle) from app/, with the environment infra/lib/instance-bootstrap.sh writes to /etc/fleetline/web.env (NODE_ENV=production, LOG_LEVEL unset = info, logs to LOG_DIR/web.log)"
-    : "web instances run web/src/server.ts through tsx (NOT as deployed: --runtime tsx), with the environment infra/lib/instance-bootstrap.sh writes",
+    ? `web instances run as deploy/systemd/fleetline-web.service runs them on EC2: node app/dist/server.mjs (the esbuild bundle) from app/, with the environment infra/lib/instance-bootstrap.sh writes to /etc/fleetline/web.env: ${logging}`
+    : `web instances run web/src/server.ts through tsx (NOT as deployed: --runtime tsx), with the environment infra/lib/instance-bootstrap.sh writes: ${logging}`,
 );
 console.log("differences from an EC2 instance:");
 for (const d of report.deployment) console.log(`  ${d.key}: ${d.ec2} → ${d.bench} (${d.why})`);
