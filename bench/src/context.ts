@@ -1,4 +1,4 @@
-import type { WebInstance } from "./processes.js";
+import type { WebInstance, WebInstanceOptions } from "./processes.js";
 import type { BenchRow } from "./report.js";
 
 /** What every benchmark gets from the harness. */
@@ -13,14 +13,28 @@ export interface BenchContext {
   readonly redisRunS: number;
   /** dynalite (in memory, Users table created) in its own process. */
   readonly dynamodbEndpoint: string;
-  /** Key ring directory shared by the instances that use the file store. */
+  /** Key ring directory shared by the instances when there is no redis-server (file store). */
   readonly keyringDir: string;
+  /** The key ring's private redis-server (EC2's runs on ElastiCache), or undefined. */
+  readonly redisUrl: string | undefined;
   /**
-   * The esbuild bundle every web instance runs (what EC2 runs), or undefined to run
-   * web/src/server.ts through tsx (when deploy/src/bundle.ts is missing, or --runtime tsx).
+   * Root of the esbuild bundle every web instance runs as the systemd unit does, or undefined
+   * to run web/src/server.ts through tsx (when deploy/src/bundle.ts is missing, or --runtime tsx).
    */
-  readonly bundlePath: string | undefined;
-  /** One web instance, file key store, started by the harness. */
+  readonly releaseRoot: string | undefined;
+  /**
+   * A Cookie header for GET /users/new (a signed-in session), or undefined to sign in through
+   * each instance's own OpenID provider (WebInstance.signIn).
+   */
+  readonly sessionCookie: string | undefined;
+  /** Settings on top of EC2's for the comparison rows (--compare), or undefined for none. */
+  readonly compareEnv: Readonly<Record<string, string>> | undefined;
+  /** Starts another instance like the first (same store, bundle and environment). */
+  startWeb(
+    instanceId: string,
+    more?: Partial<Pick<WebInstanceOptions, "extraEnv" | "nodeFlags" | "releaseRoot" | "redisUrl">>,
+  ): Promise<WebInstance>;
+  /** One web instance as EC2 runs it, started by the harness. */
   readonly web: WebInstance;
   /** Rows measured so far, by id: later rows take their baselines from here. */
   readonly rows: ReadonlyMap<string, BenchRow>;

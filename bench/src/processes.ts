@@ -2,18 +2,19 @@
 // process) never shares an event loop with what it measures.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-
 import { startLocalOidcProvider } from "../../local/src/oidc-provider.js";
 import { signInOverHttp } from "../../local/src/sign-in-client.js";
+import { type Difference, deployedWeb } from "./deployed-web.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const SERVERS_DIR = join(REPO_ROOT, "bench", "src", "servers");
 
-/** A port that was free a moment ago (the web logs nothing at warn level, so we pick its port). */
+/** A port that was free a moment ago (we pick the web's port rather than parse its logs). */
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -109,8 +110,10 @@ export async function waitForOk(
 async function startHelper(
   script: string,
   args: readonly string[] = [],
+  nodeFlags: readonly string[] = [],
 ): Promise<RunningProcess & { readonly port: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(SERVERS_DIR, script), ...args], {
+  const entry = ["--import", "tsx", join(SERVERS_DIR, script)];
+  const child = spawn(process.execPath, [...nodeFlags, ...entry, ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -151,23 +154,30 @@ export async function startDynaliteProcess(): Promise<
 /** The local load balancer (local/src/load-balancer.ts) in its own process, targets healthy. */
 export async function startLoadBalancerProcess(
   targets: ReadonlyArray<{ readonly id: string; readonly port: number }>,
+  nodeFlags: readonly string[] = [],
 ): Promise<RunningProcess & { readonly port: number }> {
   return startHelper(
     "load-balancer-server.ts",
     targets.map((t) => `${t.id}=${t.port}`),
+    nodeFlags,
   );
 }
 
 export interface WebInstanceOptions {
   readonly instanceId: string;
   readonly dynamodbEndpoint: string;
-  /** Default "file" in keyringDir. */
-  readonly keyringStore?: "memory" | "file" | "redis";
-  readonly keyringDir?: string;
-  readonly redisUrl?: string;
-  /** Run this file with plain node (the esbuild bundle) instead of web/src/server.ts through tsx. */
-  readonly bundlePath?: string;
-  /** Extra node flags, e.g. --cpu-prof. */
+  /** The key ring's private redis-server, as EC2's runs on ElastiCache; else the file store. */
+  readonly redisUrl?: string | undefined;
+  /** The file store's directory when there is no redisUrl. */
+  readonly keyringDir: string;
+  /**
+   * Root of the bundle deploy/src/bundle.ts built (what EC2 runs, started as the systemd unit
+   * starts it); undefined to run web/src/server.ts through tsx, same environment otherwise.
+   */
+  readonly releaseRoot?: string | undefined;
+  /** Keys on top of EC2's environment (a second configuration); listed in `differences`. */
+  readonly extraEnv?: Readonly<Record<string, string>>;
+  /** Extra node flags before the unit's own, e.g. --cpu-prof. */
   readonly nodeFlags?: readonly string[];
 }
 
@@ -178,46 +188,44 @@ export interface WebInstance extends RunningProcess {
   readonly startupMs: number;
   /** Signs the dev operator in through the instance's OpenID provider; the session cookie. */
   signIn(): Promise<string>;
+  /** The instance's LOG_DIR (web.log is there), a fresh directory per instance. */
+  readonly logDir: string;
+  /** How this instance differs from one on EC2, and why. */
+  readonly differences: readonly Difference[];
+  /** The environment it was started with (EC2's, with the differences applied). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /**
- * A web instance as the local stack runs it, at LOG_LEVEL=warn so that writing a JSON line per
- * request does not dominate what is measured.
+ * A web instance as fleetline-web.service runs it on EC2: the bundle, from its app/ directory,
+ * with the environment file the bootstrap writes (bench/src/deployed-web.ts) — NODE_ENV
+ * production, the default log level, logs to a file in LOG_DIR.
  */
 export async function startWebInstance(options: WebInstanceOptions): Promise<WebInstance> {
   const port = await freePort();
-  const entry = options.bundlePath
-    ? [options.bundlePath]
-    : ["--import", "tsx", join(REPO_ROOT, "web", "src", "server.ts")];
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "",
-    HOME: process.env.HOME ?? "",
-    NODE_ENV: "production",
-    HOST: "127.0.0.1",
-    PORT: String(port),
-    INSTANCE_ID: options.instanceId,
-    AWS_REGION: "us-east-1",
-    DYNAMODB_ENDPOINT: options.dynamodbEndpoint,
-    USERS_TABLE: "Users",
-    KEYRING_STORE: options.keyringStore ?? "file",
-    KEYRING_DIR: options.keyringDir ?? join(REPO_ROOT, ".fleetline", "bench-keys"),
-    TRUST_PROXY: "127.0.0.1",
-    LOG_LEVEL: "warn",
-  };
-  if (options.redisUrl) env.REDIS_URL = options.redisUrl;
+  const url = `http://127.0.0.1:${port}`;
   // The users pages need a signed-in operator: a real provider, as under `npm start`. Discovery
   // waits for the first sign-in, so start-up figures do not include it.
-  const url = `http://127.0.0.1:${port}`;
   const oidc = await startLocalOidcProvider({ webOrigins: [url] });
-  env.OIDC_ISSUER = oidc.issuer;
-  env.OIDC_CLIENT_ID = oidc.clientId;
-  env.PUBLIC_ORIGIN = url;
-  // The load generator is one client: measure the site, not the abuse limit.
-  env.RATE_LIMIT_WRITE_MAX = "100000000";
+  const logDir = mkdtempSync(join(tmpdir(), `fleetline-bench-log-${options.instanceId}-`));
+  const deployed = deployedWeb({
+    port,
+    instanceId: options.instanceId,
+    logDir,
+    dynamodbEndpoint: options.dynamodbEndpoint,
+    releaseRoot: options.releaseRoot ?? join(REPO_ROOT, ".fleetline", "no-bundle"),
+    keyringDir: options.keyringDir,
+    oidc: { issuer: oidc.issuer, clientId: oidc.clientId },
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+    ...(options.extraEnv ? { extra: options.extraEnv } : {}),
+  });
+  const [command, cwd] = options.releaseRoot
+    ? [deployed.args, deployed.cwd]
+    : [["--import", "tsx", join(REPO_ROOT, "web", "src", "server.ts")], REPO_ROOT];
   const startedAt = performance.now();
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...entry], {
-    cwd: REPO_ROOT,
-    env,
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...command], {
+    cwd,
+    env: deployed.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const proc = track(child);
@@ -227,24 +235,41 @@ export async function startWebInstance(options: WebInstanceOptions): Promise<Web
   } catch (error) {
     await proc.stop();
     await oidc.stop();
+    const log = join(logDir, "web.log");
     throw new Error(
-      `${error instanceof Error ? error.message : String(error)}\n${proc.lines.join("\n")}`,
+      `${error instanceof Error ? error.message : String(error)}\n${proc.lines.join("\n")}${existsSync(log) ? `\n${readFileSync(log, "utf8").slice(-4000)}` : ""}`,
     );
   }
   return {
     ...proc,
+    async stop() {
+      const code = await proc.stop();
+      await oidc.stop();
+      rmSync(logDir, { recursive: true, force: true });
+      return code;
+    },
     port,
     url,
     startupMs,
     async signIn() {
       return (await signInOverHttp({ siteUrl: url, ...oidc.operator })).cookie;
     },
-    async stop() {
-      const code = await proc.stop();
-      await oidc.stop();
-      return code;
-    },
+    logDir,
+    differences: deployed.differences,
+    env: deployed.env,
   };
+}
+
+/** Lines in an instance's web.log so far (0 when it has none). */
+export function logLines(web: WebInstance): number {
+  try {
+    const text = readFileSync(join(web.logDir, "web.log"), "utf8");
+    let n = 0;
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+    return n;
+  } catch {
+    return 0;
+  }
 }
 
 /** A private redis-server on a free port (so nobody else's traffic is counted), or why not. */
@@ -288,6 +313,11 @@ export function cpuTimeMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** µs of CPU per request, or undefined where /proc gave nothing. */
+export function cpuMicros(cpuMs: number, requests: number): number | undefined {
+  return cpuMs > 0 && requests > 0 ? (cpuMs * 1000) / requests : undefined;
 }
 
 /** "74 µs CPU per request" for a run of `requests` during which the process used `cpuMs`. */

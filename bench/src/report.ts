@@ -7,6 +7,8 @@ export interface BenchRow {
   /** The main figure; always positive when the benchmark ran. */
   readonly value: number;
   readonly unit: string;
+  /** CPU time (user + system) the measured server process spent per request, in µs. */
+  readonly cpuUs?: number;
   /** 99th-percentile latency of the run, in ms, where it has one. */
   readonly p99Ms?: number;
   /** The baseline measured in the same run that `ratio` divides by. */
@@ -36,6 +38,8 @@ export interface BenchReport {
     readonly redisRunS: number;
     /** What the web instances ran: the esbuild bundle or web/src through tsx. */
     readonly runtime: "bundle" | "tsx";
+    /** Whether GET /users/new was sent a session cookie (--session-cookie). */
+    readonly sessionCookie: boolean;
   };
   readonly rows: readonly BenchRow[];
   readonly elapsedS: number;
@@ -50,11 +54,21 @@ function figure(n: number): string {
 
 /** The table as Markdown, so the same text goes to the terminal and into the README. */
 export function formatTable(rows: readonly BenchRow[]): string {
-  const header = ["benchmark", "figure", "p99", "baseline (same run)", "ratio", "target", "met"];
+  const header = [
+    "benchmark",
+    "figure",
+    "p99",
+    "CPU/req",
+    "baseline (same run)",
+    "ratio",
+    "target",
+    "met",
+  ];
   const lines = rows.map((r) => [
     r.name,
     `${figure(r.value)} ${r.unit}`,
     r.p99Ms !== undefined ? `${figure(r.p99Ms)} ms` : "",
+    r.cpuUs !== undefined ? `${r.cpuUs.toFixed(0)} µs` : "",
     r.baseline ?? "",
     r.ratio !== undefined ? r.ratio.toFixed(2) : "",
     r.target ?? "",

@@ -13,6 +13,7 @@ const ROWS = [
   "store.put",
   "web.create",
   "lb.home",
+  "lb.cpu",
   "af.issue",
   "af.verify",
   "keyring.find",

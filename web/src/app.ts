@@ -16,6 +16,7 @@ import { deadlinePlugin } from "./deadline.js";
 import { installErrorHandling } from "./errors.js";
 import { homeRoutes } from "./home/routes.js";
 import type { KeyRing } from "./keyring/index.js";
+import { type RequestLogConfig, requestLogOptions } from "./request-log.js";
 import { siteSecurityHeaders } from "./security-headers.js";
 import { sheddingPlugin } from "./shedding.js";
 import type { UsersRepository } from "./users/repository.js";
@@ -54,13 +55,15 @@ export type AppConfig = Pick<
   | "REQUEST_DEADLINE_MS"
   | "MAX_EVENT_LOOP_DELAY_MS"
 > &
-  AccessControlConfig;
+  AccessControlConfig &
+  RequestLogConfig;
 
 /** Builds the web app without listening, so tests drive it with inject() or listen on port 0. */
 export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
   const siteHeaders = siteSecurityHeaders(signInOrigins(config));
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    ...requestLogOptions(config),
     trustProxy: parseTrustProxy(config.TRUST_PROXY),
     bodyLimit: config.BODY_LIMIT_BYTES,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,

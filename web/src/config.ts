@@ -66,6 +66,13 @@ export const configSchema = z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .default("info"),
     LOG_DIR: optionalText,
+    /**
+     * Per-request lines: "all" (Fastify's two per request) or "notable" (4xx, 5xx and slow
+     * requests only; web/src/request-log.ts). Default "notable" in production, else "all".
+     */
+    REQUEST_LOG: z.enum(["all", "notable"]).optional(),
+    /** A request that takes at least this long is logged at warn level in "notable" mode. */
+    SLOW_REQUEST_MS: z.coerce.number().int().min(1).default(1000),
     DEBUG_ROUTES: boolish.default(false),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(32_768),
     /** Above the ALB's 60 s idle timeout, or the ALB may reuse a connection we just closed (502). */
@@ -221,7 +228,11 @@ export const configSchema = z
         });
       }
     }
-  });
+  })
+  .transform((c) => ({
+    ...c,
+    REQUEST_LOG: c.REQUEST_LOG ?? (c.NODE_ENV === "production" ? "notable" : "all"),
+  }));
 
 export type Config = z.infer<typeof configSchema>;
 

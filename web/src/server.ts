@@ -5,7 +5,7 @@ import { type Config, ConfigError, loadConfig } from "./config.js";
 import { resolveInstanceId } from "./home/instance-id.js";
 import { createKeyStore, KeyRing, RedisKeyStore } from "./keyring/index.js";
 import { openKeyStore } from "./keyring/open-key-store.js";
-import { createLogger } from "./logger.js";
+import { closeLogger, createLogger } from "./logger.js";
 import { UsersRepository } from "./users/repository.js";
 
 async function main(): Promise<void> {
@@ -70,18 +70,21 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS);
     force.unref();
+    let code = 0;
     try {
       await app.close();
       await keyRing.close();
       if (sessionKeyRing !== keyRing) await sessionKeyRing.close();
       users.close();
       logger.info("stopped");
-      logger.flush();
-      process.exitCode = 0;
     } catch (error) {
       logger.error({ err: error }, "error while shutting down");
-      process.exitCode = 1;
+      code = 1;
     }
+    // Every buffered line written before exiting (the logger is asynchronous); then exit rather
+    // than wait for a stray handle to let go, which systemd would end with SIGKILL.
+    await closeLogger(logger);
+    process.exit(code);
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));

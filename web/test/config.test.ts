@@ -30,6 +30,15 @@ test("the EC2 environment file from deploy/CONTRACT.md is accepted", () => {
   assert.equal(c.REDIS_TLS, true);
   assert.equal(c.KEYRING_STORE, "redis");
   assert.equal(c.LOG_DIR, "/var/log/fleetline");
+  assert.equal(c.REQUEST_LOG, "notable", "no line per 2xx in production: the ALB logs those");
+  assert.equal(c.SLOW_REQUEST_MS, 1000);
+});
+
+test("every request is logged outside production unless REQUEST_LOG says otherwise", () => {
+  assert.equal(loadConfig({}).REQUEST_LOG, "all");
+  assert.equal(loadConfig({ NODE_ENV: "production", REQUEST_LOG: "all" }).REQUEST_LOG, "all");
+  assert.equal(loadConfig({ REQUEST_LOG: "notable" }).REQUEST_LOG, "notable");
+  assert.throws(() => loadConfig({ REQUEST_LOG: "some" }), /REQUEST_LOG/);
 });
 
 test("each bad variable is named with what was expected", () => {

@@ -95,7 +95,7 @@ describe("form from instance A, POST to instance B", () => {
     const result = await formFromAPostToB(a, b, "Memory");
     assert.equal(result.status, 403);
     assert.match(result.body, /This form expired or did not come from this site/);
-    const logged = b.lines.find((l) => l.includes(`unknown-key (key id ${result.keyId})`));
+    const logged = await b.waitForLine((l) => l.includes(`unknown-key (key id ${result.keyId})`));
     assert.ok(logged, `B logged the unknown key id ${result.keyId}`);
     assert.equal(await stored("Memory"), false, "nothing stored");
   });

@@ -1,7 +1,7 @@
 import type { Benchmark } from "../context.js";
 import { ratioTo } from "../context.js";
 import { runLoad } from "../load.js";
-import { cpuPerRequest, cpuTimeMs, rssBytes } from "../processes.js";
+import { cpuMicros, cpuPerRequest, cpuTimeMs, logLines, rssBytes } from "../processes.js";
 
 const MIB = 1024 * 1024;
 
@@ -13,6 +13,7 @@ export const homePage: Benchmark = async (ctx) => {
   const idle = rssBytes(ctx.web.pid);
   let peak = idle;
   let cpuStart = 0;
+  let linesStart = 0;
   const load = await runLoad({
     url: `${ctx.web.url}/`,
     durationS: ctx.durationS,
@@ -20,12 +21,17 @@ export const homePage: Benchmark = async (ctx) => {
     connections: ctx.connections,
     onStart: () => {
       cpuStart = cpuTimeMs(ctx.web.pid);
+      linesStart = logLines(ctx.web);
     },
     onTick: () => {
       peak = Math.max(peak, rssBytes(ctx.web.pid));
     },
   });
-  const cpu = cpuPerRequest(cpuTimeMs(ctx.web.pid) - cpuStart, load.total);
+  const cpuMs = cpuTimeMs(ctx.web.pid) - cpuStart;
+  const cpu = cpuPerRequest(cpuMs, load.total);
+  const cpuUs = cpuMicros(cpuMs, load.total);
+  const rawCpu = ctx.rows.get("raw")?.cpuUs;
+  const lines = logLines(ctx.web) - linesStart;
   const vsRaw = ratioTo(ctx, "raw", load.requestsPerSecond);
   return [
     {
@@ -34,10 +40,16 @@ export const homePage: Benchmark = async (ctx) => {
       value: load.requestsPerSecond,
       unit: "req/s",
       p99Ms: load.p99Ms,
+      ...(cpuUs !== undefined ? { cpuUs } : {}),
       ...vsRaw,
       target: "≥ 0.50",
       ...(vsRaw.ratio !== undefined ? { met: vsRaw.ratio >= 0.5 } : {}),
-      note: [cpu, load.failed > 0 ? `${load.failed} failed requests` : ""]
+      note: [
+        cpu,
+        rawCpu && cpuUs ? `CPU ratio ${(rawCpu / cpuUs).toFixed(2)} (raw µs / this µs)` : "",
+        `${lines.toLocaleString("en-US")} log lines written for ${load.total.toLocaleString("en-US")} requests`,
+        load.failed > 0 ? `${load.failed} failed requests` : "",
+      ]
         .filter(Boolean)
         .join("; "),
     },

@@ -1,6 +1,6 @@
 import type { Benchmark } from "../context.js";
 import { runLoad } from "../load.js";
-import { cpuPerRequest, cpuTimeMs, startRawHello } from "../processes.js";
+import { cpuMicros, cpuPerRequest, cpuTimeMs, startRawHello } from "../processes.js";
 
 /** The ceiling: what node:http alone serves on this machine, measured now, not remembered. */
 export const rawHello: Benchmark = async (ctx) => {
@@ -16,7 +16,9 @@ export const rawHello: Benchmark = async (ctx) => {
         cpuStart = cpuTimeMs(server.pid);
       },
     });
-    const cpu = cpuPerRequest(cpuTimeMs(server.pid) - cpuStart, load.total).replace("web ", "");
+    const cpuMs = cpuTimeMs(server.pid) - cpuStart;
+    const cpu = cpuPerRequest(cpuMs, load.total).replace("web ", "");
+    const cpuUs = cpuMicros(cpuMs, load.total);
     return [
       {
         id: "raw",
@@ -24,6 +26,7 @@ export const rawHello: Benchmark = async (ctx) => {
         value: load.requestsPerSecond,
         unit: "req/s",
         p99Ms: load.p99Ms,
+        ...(cpuUs !== undefined ? { cpuUs } : {}),
         note: [cpu, load.failed > 0 ? `${load.failed} failed requests` : ""]
           .filter(Boolean)
           .join("; "),

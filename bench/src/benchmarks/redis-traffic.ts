@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import type { Benchmark } from "../context.js";
 import { fetchFormSession, formBody } from "../form-session.js";
 import { runLoad } from "../load.js";
-import { startRedisServer, startWebInstance } from "../processes.js";
+import { startRedisServer } from "../processes.js";
 
 /** Sums `calls=` per command from INFO commandstats, leaving out this benchmark's own commands. */
 function commandCalls(info: string): Map<string, number> {
@@ -26,13 +26,7 @@ export const redisTraffic: Benchmark = async (ctx) => {
   const client = new Redis({ host: "127.0.0.1", port: redis.port, lazyConnect: true });
   try {
     await client.connect();
-    const web = await startWebInstance({
-      instanceId: "bench-redis",
-      dynamodbEndpoint: ctx.dynamodbEndpoint,
-      keyringStore: "redis",
-      redisUrl: `redis://127.0.0.1:${redis.port}`,
-      ...(ctx.bundlePath ? { bundlePath: ctx.bundlePath } : {}),
-    });
+    const web = await ctx.startWeb("bench-redis", { redisUrl: `redis://127.0.0.1:${redis.port}` });
     try {
       const stored = await client.keys("*");
       if (stored.length === 0) throw new Error("the instance wrote no key ring to Redis");

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Benchmark } from "../context.js";
-import { REPO_ROOT, startWebInstance } from "../processes.js";
+import { REPO_ROOT } from "../processes.js";
 import type { BenchRow } from "../report.js";
 
 const RUNS = 3;
@@ -19,33 +19,30 @@ function median(values: readonly number[]): number {
  */
 export const startup: Benchmark = async (ctx) => {
   const rows: BenchRow[] = [];
-  const measure = async (bundlePath?: string) => {
+  const measure = async (releaseRoot?: string) => {
     const times: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const web = await startWebInstance({
-        instanceId: `bench-start-${i}`,
-        dynamodbEndpoint: ctx.dynamodbEndpoint,
-        keyringDir: ctx.keyringDir,
-        ...(bundlePath ? { bundlePath } : {}),
-      });
+      // releaseRoot undefined: through tsx, the rest as deployed.
+      const web = await ctx.startWeb(`bench-start-${i}`, { releaseRoot });
       times.push(web.startupMs);
       await web.stop();
     }
     return times;
   };
 
-  let bundlePath = ctx.bundlePath;
+  let releaseRoot = ctx.releaseRoot;
   let built: string | undefined;
   const bundleScript = join(REPO_ROOT, "deploy", "src", "bundle.ts");
-  if (!bundlePath && existsSync(bundleScript)) {
+  if (!releaseRoot && existsSync(bundleScript)) {
     built = mkdtempSync(join(tmpdir(), "fleetline-bench-bundle-"));
     const { bundle } = await import("@fleetline/deploy/bundle");
     const result = await bundle({ outDir: built });
-    bundlePath = join(result.outDir, "app", "dist", "server.mjs");
+    releaseRoot = result.outDir;
   }
   try {
-    if (bundlePath) {
-      const times = await measure(bundlePath);
+    if (releaseRoot) {
+      const bundlePath = join(releaseRoot, "app", "dist", "server.mjs");
+      const times = await measure(releaseRoot);
       const value = median(times);
       rows.push({
         id: "startup.bundle",

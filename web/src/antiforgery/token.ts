@@ -1,5 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { SigningKey } from "../keyring/index.js";
+import { randomBase64url } from "../random-pool.js";
 
 /**
  * Anti-forgery tokens: OWASP's signed double-submit cookie, keyed by a shared key ring.
@@ -55,12 +56,32 @@ export interface VerifyOptions {
   readonly nowMs?: number;
 }
 
+/**
+ * Session tags computed lately, per key object and session id: a returning browser's tag is the
+ * same on every form it is given and every token it sends back, and each HMAC was about a tenth
+ * of the token page's CPU (bench/README.md). A tag is no secret (every token carries it in the
+ * clear). Keyed by the key object itself, not its id, so a tag is only ever reused with the very
+ * secret that made it; whether a key may still be used is the ring's to say, before this runs.
+ * Each key's map is emptied when full, so a flood of first visits cannot grow it.
+ */
+const recentTags = new WeakMap<SigningKey, Map<string, Buffer>>();
+const RECENT_TAGS_MAX = 10_000;
+
 function sessionTag(key: SigningKey, sessionId: string): Buffer {
-  return createHmac("sha256", key.secret)
+  let tags = recentTags.get(key);
+  const cached = tags?.get(sessionId);
+  if (cached) return cached;
+  const tag = createHmac("sha256", key.secret)
     .update("fleetline/antiforgery/session\0")
     .update(sessionId)
     .digest()
     .subarray(0, 8);
+  if (!tags) {
+    tags = new Map();
+    recentTags.set(key, tags);
+  } else if (tags.size >= RECENT_TAGS_MAX) tags.clear();
+  tags.set(sessionId, tag);
+  return tag;
 }
 
 function mac(key: SigningKey, nonce: string, issuedAt: string, tag: string): Buffer {
@@ -77,7 +98,7 @@ function mac(key: SigningKey, nonce: string, issuedAt: string, tag: string): Buf
 }
 
 export function issueToken(key: SigningKey, sessionId: string, nowMs: number = Date.now()): string {
-  const nonce = randomBytes(12).toString("base64url");
+  const nonce = randomBase64url(12);
   const issuedAt = Math.floor(nowMs / 1000).toString(36);
   const tag = sessionTag(key, sessionId).toString("base64url");
   return `v2.${key.id}.${nonce}.${issuedAt}.${tag}.${mac(key, nonce, issuedAt, tag).toString("base64url")}`;

@@ -1,4 +1,5 @@
-import { type Html, type HtmlValue, html } from "./html.js";
+import { Html, type HtmlValue, html } from "./html.js";
+import { prerender } from "./prerender.js";
 
 export interface PageOptions {
   readonly title: string;
@@ -17,8 +18,44 @@ function navLink(href: string, label: string, current: boolean): Html {
     : html`<a href="${href}">${label}</a>`;
 }
 
-export function page(options: PageOptions): string {
-  const { title, instanceId, body, section, account } = options;
+function accountBlock(account: PageOptions["account"]): Html {
+  return account
+    ? html`<form class="account" method="post" action="/auth/sign-out">
+    <span data-testid="signed-in-as">${account.name}</span>
+    <input type="hidden" name="_csrf" value="${account.csrf}">
+    <button type="submit">Sign out</button>
+  </form>`
+    : html`<a class="account" href="/auth/sign-in">Sign in</a>`;
+}
+
+type Filled = ReturnType<typeof prerender<"title" | "account" | "body">>;
+const shells = new Map<string, Filled>();
+
+/**
+ * The layout rendered once per (section, instance) with the title, account block and body left
+ * as slots: it was about a tenth of the token page's CPU when rendered whole per request
+ * (bench/README.md). The account block is per operator (name, sign-out token), so it is a slot.
+ */
+function shell(section: PageOptions["section"], instanceId: string): Filled {
+  const cacheKey = `${section ?? ""}\u0000${instanceId}`;
+  let filled = shells.get(cacheKey);
+  if (!filled) {
+    filled = prerender(["title", "account", "body"], (m) =>
+      render(new Html(m.title), instanceId, new Html(m.account), new Html(m.body), section),
+    );
+    // Instance ids are few per process; the bound keeps a bug from growing the map without end.
+    if (shells.size < 64) shells.set(cacheKey, filled);
+  }
+  return filled;
+}
+
+function render(
+  title: HtmlValue,
+  instanceId: string,
+  account: HtmlValue,
+  body: HtmlValue,
+  section: PageOptions["section"],
+): string {
   return `<!doctype html>${html`<html lang="en">
 <head>
 <meta charset="utf-8">
@@ -36,15 +73,7 @@ export function page(options: PageOptions): string {
     ${navLink("/users", "Users", section === "users")}
     ${navLink("/privacy", "Privacy", section === "privacy")}
   </nav>
-  ${
-    account
-      ? html`<form class="account" method="post" action="/auth/sign-out">
-    <span data-testid="signed-in-as">${account.name}</span>
-    <input type="hidden" name="_csrf" value="${account.csrf}">
-    <button type="submit">Sign out</button>
-  </form>`
-      : html`<a class="account" href="/auth/sign-in">Sign in</a>`
-  }
+  ${account}
 </header>
 <main id="main">
 ${body}
@@ -54,4 +83,15 @@ ${body}
 </footer>
 </body>
 </html>`}`;
+}
+
+export function page(options: PageOptions): string {
+  return shell(
+    options.section,
+    options.instanceId,
+  )({
+    title: options.title,
+    account: accountBlock(options.account),
+    body: options.body,
+  });
 }

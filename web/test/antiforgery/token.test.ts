@@ -75,3 +75,18 @@ test("a token carries its issue time inside the signature and expires after maxA
   });
   assert.equal(!edited.ok && edited.reason, "bad-signature");
 });
+
+test("a session's tag is remembered per key: another key's token for the same session is refused", async () => {
+  const sid = newSessionId();
+  const first = issueToken(key, sid);
+  // Same id, another secret (a forged or corrupted record): nothing computed for `key` is reused.
+  const impostor: SigningKey = { ...key, secret: Buffer.alloc(32, 9) };
+  const forged = issueToken(impostor, sid);
+  assert.notEqual(forged.split(".")[4], first.split(".")[4], "the impostor's tag is its own");
+  assert.deepEqual(await verifyToken(resolverOf(key), first, sid), { ok: true, keyId: key.id });
+  assert.equal((await verifyToken(resolverOf(key), forged, sid)).ok, false);
+  // Issued again for the same session: same tag (remembered), still verifies.
+  const again = issueToken(key, sid);
+  assert.equal(again.split(".")[4], first.split(".")[4]);
+  assert.deepEqual(await verifyToken(resolverOf(key), again, sid), { ok: true, keyId: key.id });
+});

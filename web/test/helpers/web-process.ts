@@ -16,6 +16,11 @@ export interface WebProcess {
   readonly child: ChildProcess;
   /** True while the process has not exited. */
   alive(): boolean;
+  /**
+   * The first line so far, or within `timeoutMs` (default 2000), that `match` accepts; undefined
+   * if none. The web's logger is asynchronous: a line lands shortly after the response it is about.
+   */
+  waitForLine(match: (line: string) => boolean, timeoutMs?: number): Promise<string | undefined>;
   /** SIGTERM and the exit code (null if it had to be SIGKILLed after 10 s). */
   stop(): Promise<number | null>;
   /** SIGKILL, no goodbye; resolves when the process is gone. */
@@ -80,6 +85,14 @@ export async function startWebProcess(env: Record<string, string>): Promise<WebP
     lines,
     child,
     alive,
+    async waitForLine(match, timeoutMs = 2000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = lines.find(match);
+        if (found !== undefined || Date.now() > deadline) return found;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     async stop() {
       if (!alive()) return child.exitCode;
       const exited = once(child, "exit");
