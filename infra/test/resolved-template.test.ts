@@ -219,7 +219,7 @@ describe("parameters", () => {
           const entries = Object.entries({ ...exampleParameters, ...values }).map(
             ([key, value]) => ({ key, value }),
           );
-          const cli = checkParameters(entries, template.Parameters as never).errors;
+          const cli = checkParameters(entries, template.Parameters ?? {}).errors;
           let cloudFormation: string | undefined;
           try {
             resolve({

@@ -111,22 +111,16 @@ export function runUserData(userData: string, options: SandboxOptions = {}): San
         const [command, ...args] = line.split("\t");
         return { command: command!, args };
       });
-    const files = new Map<string, string>();
-    const read = (path: string): string | undefined => {
-      if (!files.has(path)) {
-        const full = join(root, path);
-        if (existsSync(full)) files.set(path, readFileSync(full, "utf8"));
-      }
-      return files.get(path);
-    };
     // Read what tests look at before the root goes.
+    const files = new Map<string, string>();
     for (const path of [
       "/etc/fleetline/web.env",
       "/opt/aws/amazon-cloudwatch-agent/etc/fleetline.json",
       "/etc/nginx/conf.d/fleetline.conf",
       "/etc/passwd",
     ]) {
-      read(path);
+      const full = join(root, path);
+      if (existsSync(full)) files.set(path, readFileSync(full, "utf8"));
     }
     return {
       status: result.status,

@@ -19,6 +19,7 @@
  * logical id so two resolutions of the same stack are identical.
  */
 import { createHash } from "node:crypto";
+import type { TemplateParameter } from "../../lib/parameter-file.js";
 
 export interface StackContext {
   readonly stackName: string;
@@ -36,17 +37,7 @@ export interface StackContext {
   readonly availabilityZones?: readonly string[];
 }
 
-export interface TemplateParameter {
-  readonly Type: string;
-  readonly Default?: string | number;
-  readonly AllowedValues?: ReadonlyArray<string | number>;
-  readonly AllowedPattern?: string;
-  readonly MinLength?: number;
-  readonly MaxLength?: number;
-  readonly MinValue?: number;
-  readonly MaxValue?: number;
-  readonly NoEcho?: boolean;
-}
+export type { TemplateParameter };
 
 export interface CfnTemplate {
   readonly Parameters?: Readonly<Record<string, TemplateParameter>>;

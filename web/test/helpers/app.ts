@@ -73,11 +73,9 @@ export async function startTestApp(overrides: Partial<AppConfig> = {}): Promise<
   );
   await app.ready();
   const config = { ...TEST_CONFIG, ...overrides };
-  const name = sessionCookieName(config.PUBLIC_ORIGIN[0]?.startsWith("https:") ?? false);
-  const signIn = (identity = { sub: "test-operator", email: "operator@example.test" }) => {
-    const issued = issueSession(keyRing.signingKey(), identity);
-    return { cookie: `${name}=${issued.cookie}`, session: issued.session };
-  };
+  const secure = config.PUBLIC_ORIGIN[0]?.startsWith("https:") ?? false;
+  const signIn = (identity = { sub: "test-operator", email: "operator@example.test" }) =>
+    operatorSession(keyRing, identity, secure);
   const operator = signIn();
   return {
     app,
@@ -136,18 +134,30 @@ export function form(fields: Record<string, string | readonly string[]>): string
 export const FORM_HEADERS = { "content-type": "application/x-www-form-urlencoded" } as const;
 
 /**
- * For tests that build their own app (a store behind a fault proxy, a silent Redis): mints a
- * server-issued operator session with the web's own issueSession() and the app's key ring, as the
- * sign-in callback does, and makes every `app.inject()` carry it unless the request sets its own
- * cookie. Returns the cookie (`name=value`) for requests made over real HTTP.
+ * A server-issued operator session and its cookie (`name=value`), minted with the web's own
+ * issueSession() and the key ring the instance signs with, as its sign-in callback does once the
+ * provider has vouched. One place for every test that needs a signed-in operator without the
+ * provider; the flow itself is tested against a real one (auth/oidc-flow.test.ts, e2e).
+ */
+export function operatorSession(
+  keyRing: KeyRing,
+  identity: { sub: string; email?: string } = { sub: "operator" },
+  secure = false,
+): { cookie: string; session: Session } {
+  const issued = issueSession(keyRing.signingKey(), identity);
+  return { cookie: `${sessionCookieName(secure)}=${issued.cookie}`, session: issued.session };
+}
+
+/**
+ * For tests that build their own app (a store behind a fault proxy, a silent Redis): an
+ * operatorSession() that every `app.inject()` carries unless the request sets its own cookie. Returns the cookie (`name=value`) for requests made over real HTTP.
  */
 export function signInEveryInject(
   app: FastifyInstance,
   keyRing: KeyRing,
   sub = "operator",
 ): string {
-  const issued = issueSession(keyRing.signingKey(), { sub });
-  const cookie = `${sessionCookieName(false)}=${issued.cookie}`;
+  const { cookie } = operatorSession(keyRing, { sub });
   const inject = app.inject.bind(app);
   app.inject = ((options: InjectOptions | string) =>
     inject({

@@ -1,16 +1,16 @@
 import pino from "pino";
-import { issueSession, sessionCookieName } from "../../../../web/src/auth/session.js";
 import {
   type CreateKeyStoreOptions,
   createKeyStore,
   KeyRing,
 } from "../../../../web/src/keyring/index.js";
+import { operatorSession } from "../../../../web/test/helpers/app.js";
 
 /**
- * `name=value` of an operator session, signed with the key ring a running web instance shares
- * (the same file folder or Redis prefix), exactly as its sign-in callback signs one once the
- * provider has vouched: these tests are about slow dependencies, and their instances run without
- * an OpenID provider. The real sign-in flow is exercised by the fault cluster and e2e.
+ * `name=value` of an operator session for a running web instance, signed with the key ring it
+ * shares (the same file folder or Redis prefix): these tests are about slow dependencies, and
+ * their instances run without an OpenID provider. The real sign-in flow is exercised by the fault
+ * cluster and e2e.
  */
 export async function operatorCookie(
   store: Omit<CreateKeyStoreOptions, "logger">,
@@ -18,8 +18,7 @@ export async function operatorCookie(
   const logger = pino({ level: "silent" });
   const ring = await KeyRing.open({ store: createKeyStore({ ...store, logger }), logger });
   try {
-    const issued = issueSession(ring.signingKey(), { sub: "fault-test-operator" });
-    return `${sessionCookieName(false)}=${issued.cookie}`;
+    return operatorSession(ring, { sub: "fault-test-operator" }).cookie;
   } finally {
     await ring.close();
   }
