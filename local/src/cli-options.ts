@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { KeyringStore } from "./local-stack.js";
+import type { KeyringStore } from "./shared-services.js";
 
 export const usage = `Usage: npm start -- [options]
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { pipeInstanceLog } from "./instance-log.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { stopChild } from "./processes.js";
 import { defaultWebCommand, type WebCommand } from "./web-command.js";
 
 /** One instance the fleet runs: its id (the web's INSTANCE_ID) and port. */
@@ -198,19 +198,12 @@ export class Fleet {
       return;
     }
     m.status = "stopping";
-    child.kill("SIGTERM");
-    const killer = setTimeout(() => {
+    await stopChild(child, this.stopTimeoutMs, () =>
       this.log.warn(
         { instance: m.spec.id, timeoutMs: this.stopTimeoutMs },
         "SIGKILL after timeout",
-      );
-      child.kill("SIGKILL");
-    }, this.stopTimeoutMs);
-    try {
-      if (child.exitCode === null && child.signalCode === null) await once(child, "exit");
-    } finally {
-      clearTimeout(killer);
-    }
+      ),
+    );
     m.status = "stopped";
   }
 }

@@ -1,17 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
+import { type WebSettings, webEnv } from "@fleetline/web/config";
 import { Fleet, type InstanceSpec } from "./fleet.js";
-import { LoadBalancer, type LoadBalancerOptions } from "./load-balancer.js";
+import type { LoadBalancer, LoadBalancerOptions } from "./load-balancer.js";
 import { type Logger, silentLogger } from "./logger.js";
-import { type DevOperator, startLocalOidcProvider } from "./oidc-provider.js";
-import { assertPortFree, freePort, PortInUseError, waitForListening } from "./ports.js";
+import type { DevOperator, LocalOidcProvider } from "./oidc-provider.js";
+import { assertPortFree, freePort } from "./ports.js";
+import { type KeyringStore, type SharedServices, startSharedServices } from "./shared-services.js";
 import { lockStateDir } from "./state-lock.js";
-import { ensureUsersTable } from "./users-table.js";
 import { repoRoot, type WebCommand } from "./web-command.js";
 
-export type KeyringStore = "memory" | "file" | "redis";
+export type { KeyringStore };
 
 /** Options of {@link startLocalStack}; every field optional, defaults are `npm start`'s. */
 export interface LocalStackOptions {
@@ -37,8 +35,8 @@ export interface LocalStackOptions {
   readonly loadBalancer?: Omit<LoadBalancerOptions, "logger">;
   /** Longest wait for all instances to pass health checks at start. Default 60000 ms. */
   readonly readyTimeoutMs?: number;
-  /** Extra environment for every instance (LOG_LEVEL, DEBUG_ROUTES…). */
-  readonly webEnv?: Readonly<Record<string, string>>;
+  /** Further settings of every instance (LOG_LEVEL, DEBUG_ROUTES…). */
+  readonly webSettings?: WebSettings;
   /** Default: the real web through tsx. */
   readonly webCommand?: WebCommand;
   /** Instance log lines, prefixed with the instance id. Default: dropped. */
@@ -86,12 +84,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = options.logger ?? silentLogger;
   const lbPort = options.port ?? 8080;
   const firstPort = options.instancePort ?? 5001;
-  const inMemory = options.inMemory ?? false;
 
   // Fail before starting anything, with the flag that fixes it.
   if (lbPort !== 0) await assertPortFree(lbPort, host, "--port");
-  // Known before the instances start: it is their public origin (the sign-in callback).
-  const publicPort = lbPort === 0 ? await freePort(host) : lbPort;
   const specs: InstanceSpec[] = [];
   for (let i = 0; i < count; i += 1) {
     const port = firstPort === 0 ? await freePort(host) : firstPort + i;
@@ -99,114 +94,73 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     specs.push({ id: `web-${i + 1}`, port });
   }
 
-  const stateDir = inMemory ? undefined : resolve(options.stateDir ?? join(repoRoot, ".fleetline"));
-  const keysDir = stateDir
-    ? join(stateDir, "keys")
-    : mkdtempSync(join(tmpdir(), "fleetline-keys-"));
-  if (stateDir) mkdirSync(keysDir, { recursive: true });
-
-  const cleanups: Array<() => Promise<void> | void> = [];
-  if (!stateDir) cleanups.push(() => rmSync(keysDir, { recursive: true, force: true }));
-  const runCleanups = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        await cleanup();
-      } catch (err) {
-        log.error({ error: (err as Error).message }, "cleanup failed");
-      }
-    }
+  const stateDir = options.inMemory
+    ? undefined
+    : resolve(options.stateDir ?? join(repoRoot, ".fleetline"));
+  const unlock = stateDir ? lockStateDir(stateDir) : undefined;
+  let services: SharedServices | undefined;
+  let fleet: Fleet | undefined;
+  const stopAll = async () => {
+    await services?.loadBalancer.close();
+    await fleet?.stop();
+    await services?.stop();
+    unlock?.();
   };
-
   try {
-    if (stateDir) cleanups.push(lockStateDir(stateDir));
-    const dynamo = await startEmbeddedDynamoDb({
+    services = await startSharedServices({
       host,
-      ...(stateDir ? { dataDir: join(stateDir, "data") } : {}),
+      port: lbPort,
+      // Checks every second: a crashed instance leaves rotation within ~2 s and a new one joins
+      // within ~2 s of listening (the ALB's 30 s × 5 would make a local restart feel broken).
+      loadBalancer: {
+        healthCheckIntervalMs: 1000,
+        healthCheckTimeoutMs: 1000,
+        ...options.loadBalancer,
+      },
+      ...(stateDir ? { dataDir: join(stateDir, "data"), keysDir: join(stateDir, "keys") } : {}),
+      ...(options.usersTable ? { usersTable: options.usersTable } : {}),
+      keyring,
+      ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+      oidc: {
+        port: options.oidcPort ?? 0,
+        ...(stateDir ? { operatorFile: join(stateDir, "oidc", "operator.json") } : {}),
+      },
+      logger: log,
     });
-    cleanups.push(() => dynamo.stop());
-    const tableName = options.usersTable ?? "Users";
-    const created = await ensureUsersTable({
-      endpoint: dynamo.endpoint,
-      tableName,
-      region: "us-east-1",
-    });
-    log.info({ table: tableName, created, endpoint: dynamo.endpoint }, "DynamoDB ready");
-
-    const publicOrigins = [`http://${host}:${publicPort}`];
-    if (host === "127.0.0.1") publicOrigins.push(`http://localhost:${publicPort}`);
-    const oidc = await startLocalOidcProvider({
-      host,
-      port: options.oidcPort ?? 0,
-      webOrigins: publicOrigins,
-      ...(stateDir ? { operatorFile: join(stateDir, "oidc", "operator.json") } : {}),
-    });
-    cleanups.push(() => oidc.stop());
-    log.info({ issuer: oidc.issuer }, "OpenID provider ready");
-    // --keyring memory keeps the anti-forgery keys per instance (the original's bug), but the
-    // operator must stay signed in across instances to see it: sessions get a shared file ring.
-    const sessionKeysDir =
-      keyring === "memory"
-        ? stateDir
-          ? join(stateDir, "session-keys")
-          : join(keysDir, "session-keys")
-        : undefined;
-
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "",
-      NODE_ENV: "development",
-      HOST: host,
-      AWS_REGION: "us-east-1",
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      USERS_TABLE: tableName,
-      KEYRING_STORE: keyring,
-      KEYRING_DIR: keysDir,
-      TRUST_PROXY: "127.0.0.1",
-      OIDC_ISSUER: oidc.issuer,
-      OIDC_CLIENT_ID: oidc.clientId,
-      PUBLIC_ORIGIN: publicOrigins.join(","),
-      ...(sessionKeysDir ? { SESSION_KEYRING_DIR: sessionKeysDir } : {}),
-      // Under the fleet's own SIGKILL timeout, so a stuck shutdown is the web's to report.
-      SHUTDOWN_TIMEOUT_MS: "10000",
-      // The supervisor's own SDK client already printed the Node-version notice once; N more
-      // copies of the same seven lines would bury the banner.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      ...(keyring === "redis" && options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
-      ...options.webEnv,
-    };
-    const fleet = new Fleet({
+    const shared = services;
+    const oidc = shared.oidc as LocalOidcProvider;
+    fleet = new Fleet({
       instances: specs,
-      env,
+      env: {
+        PATH: process.env.PATH ?? "",
+        // The supervisor's own SDK client already printed the Node-version notice once; N more
+        // copies of the same seven lines would bury the banner.
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        ...webEnv({
+          ...shared.webSettings,
+          NODE_ENV: "development",
+          // --keyring memory keeps the anti-forgery keys per instance (the original's bug), but
+          // the operator must stay signed in across instances to see it: sessions get a shared
+          // file ring.
+          SESSION_KEYRING_DIR:
+            keyring === "memory" ? join(stateDir ?? shared.keysDir, "session-keys") : undefined,
+          // Under the fleet's own SIGKILL timeout, so a stuck shutdown is the web's to report.
+          SHUTDOWN_TIMEOUT_MS: 10_000,
+          ...options.webSettings,
+        }),
+      },
       ...(options.webCommand ? { command: options.webCommand } : {}),
       ...(options.output ? { output: options.output } : {}),
       ...(options.stopTimeoutMs ? { stopTimeoutMs: options.stopTimeoutMs } : {}),
       logger: log,
     });
-    cleanups.push(() => fleet.stop());
-    fleet.start();
+    const supervisor = fleet;
+    supervisor.start();
 
-    // Checks every second: a crashed instance leaves rotation within ~2 s and a new one joins
-    // within ~2 s of listening (the ALB's 30 s × 5 would make a local restart feel broken).
-    const lb = new LoadBalancer({
-      healthCheckIntervalMs: 1000,
-      healthCheckTimeoutMs: 1000,
-      ...options.loadBalancer,
-      logger: log,
-    });
-    cleanups.push(() => lb.close());
-    let boundPort: number;
-    try {
-      boundPort = await lb.listen(publicPort, host);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EADDRINUSE")
-        throw new PortInUseError(publicPort, "--port");
-      throw err;
-    }
     const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
     const bringIntoService = async (spec: InstanceSpec) => {
       try {
-        await waitForListening(spec.port, host, readyTimeoutMs);
-        lb.register({ id: spec.id, host, port: spec.port });
-        await lb.waitForHealthy(spec.id, readyTimeoutMs);
+        await shared.bringIntoService(spec, readyTimeoutMs);
       } catch {
         throw new Error(
           `${spec.id} did not pass its health checks within ${readyTimeoutMs / 1000} s; see its log lines above`,
@@ -215,25 +169,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     await Promise.all(specs.map(bringIntoService));
 
+    const lb = shared.loadBalancer;
     let rolling: Promise<void> | undefined;
     let stopped: Promise<void> | undefined;
     return {
-      url: `http://${host}:${boundPort}`,
-      lbPort: boundPort,
+      url: shared.url,
+      lbPort: lb.port,
       instances: specs.map((s) => ({ ...s, url: `http://${host}:${s.port}` })),
       keyring,
-      dynamoDbEndpoint: dynamo.endpoint,
+      dynamoDbEndpoint: shared.dynamo.endpoint,
       stateDir,
       oidc: { issuer: oidc.issuer, operator: oidc.operator },
       loadBalancer: lb,
-      fleet,
+      fleet: supervisor,
       rollingRestart() {
         rolling ??= (async () => {
           try {
             for (const spec of specs) {
               log.info({ instance: spec.id }, "rolling restart: draining");
               await lb.deregister(spec.id);
-              await fleet.restart(spec.id);
+              await supervisor.restart(spec.id);
               await bringIntoService(spec);
               log.info({ instance: spec.id }, "rolling restart: back in service");
             }
@@ -244,12 +199,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         return rolling;
       },
       stop() {
-        stopped ??= runCleanups();
+        stopped ??= stopAll();
         return stopped;
       },
     };
   } catch (err) {
-    await runCleanups();
+    await stopAll();
     throw err;
   }
 }

@@ -21,7 +21,7 @@ test("300 rapid POSTs from one client through the local stack on Redis meet 429s
     inMemory: true,
     keyring: "redis",
     redisUrl: REDIS_URL,
-    webEnv: { KEYRING_PREFIX: prefix, LOG_LEVEL: "warn" },
+    webSettings: { KEYRING_PREFIX: prefix, LOG_LEVEL: "warn" },
   });
   t.after(async () => {
     await stack.stop();

@@ -260,3 +260,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   });
   throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
 }
+
+/** Every setting's name: the environment variables of deploy/CONTRACT.md. */
+export type WebSettingName = keyof z.input<typeof configSchema>;
+
+/**
+ * Settings as code writes them, by their environment names: numbers and booleans as such,
+ * lists (PUBLIC_ORIGIN) as arrays. What local/, the rehearsal, bench and tests start a web with.
+ */
+export type WebSettings = {
+  readonly [K in WebSettingName]?: string | number | boolean | readonly string[] | undefined;
+};
+
+/**
+ * The environment a web process gets for `settings`: values as text, lists comma-joined, unset
+ * ones left out (the schema's defaults apply). Validated by the schema the web itself starts
+ * with, so a bad setting is a ConfigError in the caller rather than a child that exits at start.
+ */
+export function webEnv(settings: WebSettings): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(settings)) {
+    if (value === undefined) continue;
+    env[name] = Array.isArray(value) ? value.join(",") : String(value);
+  }
+  loadConfig(env);
+  return env;
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { ConfigError, loadConfig, webEnv } from "../src/config.js";
 
 test("an empty environment gives the documented defaults", () => {
   const c = loadConfig({});
@@ -132,4 +132,31 @@ test("plain-http issuers are accepted for this machine only", () => {
     () => loadConfig({ ...base, OIDC_ISSUER: "http://idp.example.com" }),
     /OIDC_ISSUER: must be https:\/\//,
   );
+});
+
+test("webEnv turns typed settings into the environment the web starts with", () => {
+  const env = webEnv({
+    PORT: 5001,
+    DEBUG_ROUTES: true,
+    PUBLIC_ORIGIN: ["http://127.0.0.1:8080", "http://localhost:8080"],
+    OIDC_ISSUER: "http://127.0.0.1:9000",
+    OIDC_CLIENT_ID: "local",
+    LOG_DIR: undefined,
+  });
+  assert.deepEqual(env, {
+    PORT: "5001",
+    DEBUG_ROUTES: "true",
+    PUBLIC_ORIGIN: "http://127.0.0.1:8080,http://localhost:8080",
+    OIDC_ISSUER: "http://127.0.0.1:9000",
+    OIDC_CLIENT_ID: "local",
+  });
+  const config = loadConfig(env);
+  assert.equal(config.PORT, 5001);
+  assert.deepEqual(config.PUBLIC_ORIGIN, ["http://127.0.0.1:8080", "http://localhost:8080"]);
+  // A mistake fails in the caller, naming the setting, instead of in a child's start-up log.
+  assert.throws(
+    () => webEnv({ PORT: 70_000 }),
+    (e: Error) => e instanceof ConfigError && /PORT/.test(e.message),
+  );
+  assert.throws(() => webEnv({ KEYRING_STORE: "redis" }), /REDIS_URL/);
 });

@@ -72,7 +72,7 @@ test("in the local stack a SIGKILLed instance is ejected, restarted by the super
       unhealthyThreshold: LB_DEFAULTS.unhealthyThreshold,
       healthyThreshold: LB_DEFAULTS.healthyThreshold,
     },
-    webEnv: { LOG_LEVEL: "warn", RATE_LIMIT_WRITE_MAX: "1000000" },
+    webSettings: { LOG_LEVEL: "warn", RATE_LIMIT_WRITE_MAX: 1_000_000 },
   });
   t.after(() => stack.stop());
   const traffic = await Traffic.start({

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import { startPrivateRedis } from "@fleetline/local/redis-server";
 import { startCluster, type WebInstance } from "./support/cluster.js";
-import { skipWithoutRedisServer, startPrivateRedis } from "./support/redis-server.js";
+import { skipWithoutRedisServer } from "./support/redis-server.js";
 import { describeFailures, fetchForm, postForm, Traffic } from "./support/traffic.js";
 
 interface Readiness {

@@ -51,7 +51,7 @@ test("the local stack's own rolling restart (npm start's code path) fails no req
     instancePort: 0,
     inMemory: true,
     loadBalancer: { healthCheckIntervalMs: 500, deregistrationDelayMs: 10_000 },
-    webEnv: { LOG_LEVEL: "warn", RATE_LIMIT_WRITE_MAX: "1000000" },
+    webSettings: { LOG_LEVEL: "warn", RATE_LIMIT_WRITE_MAX: 1_000_000 },
   });
   t.after(() => stack.stop());
   const traffic = await Traffic.start({

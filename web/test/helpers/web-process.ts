@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { resolve } from "node:path";
+import { isRunning, killChild, stopChild } from "@fleetline/local/processes";
+import { type WebSettings, webEnv } from "../../src/config.js";
 
 const WEB_DIR = resolve(import.meta.dirname, "../..");
 const LISTEN_TIMEOUT_MS = 20_000;
@@ -32,18 +33,21 @@ export interface WebProcess {
  * Resolves once it logs that it is listening. Used by web's cross-instance tests and by
  * local's fault tests.
  */
-export async function startWebProcess(env: Record<string, string>): Promise<WebProcess> {
+export async function startWebProcess(settings: WebSettings): Promise<WebProcess> {
+  const env = webEnv({
+    NODE_ENV: "test",
+    HOST: "127.0.0.1",
+    PORT: 0,
+    LOG_LEVEL: "info",
+    AWS_REGION: "us-east-1",
+    ...settings,
+  });
   const instanceId = env.INSTANCE_ID ?? "";
   const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
     cwd: WEB_DIR,
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
-      NODE_ENV: "test",
-      HOST: "127.0.0.1",
-      PORT: "0",
-      LOG_LEVEL: "info",
-      AWS_REGION: "us-east-1",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -77,7 +81,7 @@ export async function startWebProcess(env: Record<string, string>): Promise<WebP
       );
     });
   });
-  const alive = () => child.exitCode === null && child.signalCode === null;
+  const alive = () => isRunning(child);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -93,20 +97,7 @@ export async function startWebProcess(env: Record<string, string>): Promise<WebP
         await new Promise((r) => setTimeout(r, 20));
       }
     },
-    async stop() {
-      if (!alive()) return child.exitCode;
-      const exited = once(child, "exit");
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-      const [code] = (await exited) as [number | null];
-      clearTimeout(timer);
-      return code;
-    },
-    async kill() {
-      if (!alive()) return;
-      const exited = once(child, "exit");
-      child.kill("SIGKILL");
-      await exited;
-    },
+    stop: () => stopChild(child, STOP_TIMEOUT_MS),
+    kill: () => killChild(child),
   };
 }

@@ -1,6 +1,7 @@
-// A small fleet for fault tests, from parts that have landed: the local LoadBalancer in this
-// process, web instances as real child processes, dynalite persisted under a temp dir (so it can
-// be stopped and started again on the same port without losing what it acknowledged).
+// A small fleet for fault tests, assembled as every local fleet is (shared-services.ts): the
+// load balancer in this process, web instances as real child processes, dynalite persisted under
+// a temp dir (so it can be stopped and started again on the same port without losing what it
+// acknowledged).
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,12 +9,16 @@ import { join, resolve } from "node:path";
 import type { TestContext } from "node:test";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { startWebProcess } from "../../../../web/test/helpers/web-process.js";
-import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "../../../src/embedded-dynamodb.js";
-import { LoadBalancer, type LoadBalancerOptions } from "../../../src/load-balancer.js";
-import { type DevOperator, startLocalOidcProvider } from "../../../src/oidc-provider.js";
+import type { WebSettings } from "@fleetline/web/config";
+import { startWebProcess } from "@fleetline/web/testing/web-process";
+import type { LoadBalancer, LoadBalancerOptions } from "../../../src/load-balancer.js";
+import type { DevOperator } from "../../../src/oidc-provider.js";
+import {
+  type LocalDynamoDb,
+  startLocalDynamoDb,
+  startSharedServices,
+} from "../../../src/shared-services.js";
 import { signInOverHttp } from "../../../src/sign-in-client.js";
-import { ensureUsersTable } from "../../../src/users-table.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../../../..");
 
@@ -32,69 +37,28 @@ export interface WebInstance {
   kill(): Promise<void>;
 }
 
-export interface WebInstanceEnv {
-  readonly dynamodbEndpoint: string;
-  readonly keyringStore: "file" | "redis" | "memory";
-  readonly keyringDir?: string;
-  readonly redisUrl?: string;
-  /** The OpenID provider the instances sign operators in with, and their public origin. */
-  readonly oidcIssuer: string;
-  readonly oidcClientId: string;
-  readonly publicOrigin: string;
-}
+/** What fault tests add to the fleet's settings. */
+const FAULT_TEST_SETTINGS = {
+  // Every client here is 127.0.0.1: the traffic generators must not meet the abuse limits.
+  RATE_LIMIT_WRITE_MAX: 1_000_000,
+  RATE_LIMIT_SIGN_IN_MAX: 1_000_000,
+  // info: the listening line tells us the port; request lines stay out of the way.
+  LOG_LEVEL: "info",
+  SHUTDOWN_TIMEOUT_MS: 8000,
+} as const satisfies WebSettings;
 
-/** One web instance through tsx, as the local stack runs it; resolves once it listens. */
-export async function startWebInstance(id: string, env: WebInstanceEnv): Promise<WebInstance> {
-  const web = await startWebProcess({
-    INSTANCE_ID: id,
-    DYNAMODB_ENDPOINT: env.dynamodbEndpoint,
-    USERS_TABLE: "Users",
-    KEYRING_STORE: env.keyringStore,
-    ...(env.keyringDir ? { KEYRING_DIR: env.keyringDir } : {}),
-    ...(env.redisUrl ? { REDIS_URL: env.redisUrl } : {}),
-    TRUST_PROXY: "127.0.0.1",
-    OIDC_ISSUER: env.oidcIssuer,
-    OIDC_CLIENT_ID: env.oidcClientId,
-    PUBLIC_ORIGIN: env.publicOrigin,
-    // Every client here is 127.0.0.1: the traffic generators must not meet the abuse limits.
-    RATE_LIMIT_WRITE_MAX: "1000000",
-    RATE_LIMIT_SIGN_IN_MAX: "1000000",
-    // info: the listening line tells us the port; request lines stay out of the way.
-    LOG_LEVEL: "info",
-    SHUTDOWN_TIMEOUT_MS: "8000",
-  });
-  return { ...web, id };
-}
-
-export interface Dynamo {
-  readonly endpoint: string;
-  readonly port: number;
-  stop(): Promise<void>;
-  /** Starts it again on the same port and data directory. */
-  start(): Promise<void>;
+export interface Dynamo extends LocalDynamoDb {
   /** Every item of the Users table, straight from the store. */
   scanUsers(): Promise<Array<Record<string, unknown>>>;
 }
 
 /** dynalite persisted in `dataDir`, so a restart keeps what it acknowledged. */
 export async function startDynamo(dataDir: string): Promise<Dynamo> {
-  let db: EmbeddedDynamoDb | undefined = await startEmbeddedDynamoDb({ dataDir });
-  const port = db.port;
-  const endpoint = db.endpoint;
-  await ensureUsersTable({ endpoint, tableName: "Users", region: "us-east-1" });
-  return {
-    endpoint,
-    port,
-    async stop() {
-      await db?.stop();
-      db = undefined;
-    },
-    async start() {
-      if (db) return;
-      db = await startEmbeddedDynamoDb({ dataDir, port });
-    },
-    scanUsers: () => scanUsers(endpoint),
-  };
+  return withScan(await startLocalDynamoDb({ dataDir }));
+}
+
+function withScan(db: LocalDynamoDb): Dynamo {
+  return { ...db, scanUsers: () => scanUsers(db.endpoint) };
 }
 
 /** Every item of the Users table at `endpoint`, straight from the store. */
@@ -160,45 +124,41 @@ export async function startCluster(t: TestContext, options: ClusterOptions = {})
   const dir = mkdtempSync(join(tmpdir(), "fleetline-faults-"));
   const keyringDir = join(dir, "keys");
   const instances: WebInstance[] = [];
-  let lb: LoadBalancer | undefined;
-  let dynamo: Dynamo | undefined;
+  const services = await startSharedServices({
+    loadBalancer: { ...LB_DEFAULTS, ...options.loadBalancer },
+    dataDir: join(dir, "data"),
+    keyring: options.keyringStore ?? "file",
+    keysDir: keyringDir,
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+  });
   t.after(async () => {
-    await lb?.close();
+    await services.loadBalancer.close();
     await Promise.all(instances.map((i) => i.stop()));
-    await dynamo?.stop();
+    await services.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  dynamo = await startDynamo(join(dir, "data"));
-  lb = new LoadBalancer({ ...LB_DEFAULTS, ...options.loadBalancer });
-  const lbPort = await lb.listen(0);
-  const lbUrl = `http://127.0.0.1:${lbPort}`;
-  const oidc = await startLocalOidcProvider({ webOrigins: [lbUrl] });
-  t.after(() => oidc.stop());
-  const env: WebInstanceEnv = {
-    oidcIssuer: oidc.issuer,
-    oidcClientId: oidc.clientId,
-    publicOrigin: lbUrl,
-    dynamodbEndpoint: dynamo.endpoint,
-    keyringStore: options.keyringStore ?? "file",
-    keyringDir,
-    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
-  };
-  const balancer = lb;
+  const oidc = services.oidc;
+  if (!oidc) throw new Error("the cluster signs operators in: it needs the OpenID provider");
   const addInstance = async (id: string) => {
-    const instance = await startWebInstance(id, env);
+    const web = await startWebProcess({
+      ...services.webSettings,
+      ...FAULT_TEST_SETTINGS,
+      INSTANCE_ID: id,
+    });
+    const instance = { ...web, id };
     instances.push(instance);
-    balancer.register({ id, host: "127.0.0.1", port: instance.port });
-    await balancer.waitForHealthy(id, 15_000);
+    await services.bringIntoService({ id, port: instance.port }, 15_000);
     return instance;
   };
   // One after the other: two instances starting on an empty file store at once is the key
   // ring's own test; here the fleet should start as it does in production, settled.
   for (let i = 1; i <= (options.instances ?? 2); i++) await addInstance(`web-${i}`);
-  const signIn = async () => (await signInOverHttp({ siteUrl: lbUrl, ...oidc.operator })).cookie;
+  const signIn = async () =>
+    (await signInOverHttp({ siteUrl: services.url, ...oidc.operator })).cookie;
   return {
-    lb,
-    lbUrl,
-    dynamo,
+    lb: services.loadBalancer,
+    lbUrl: services.url,
+    dynamo: withScan(services.dynamo),
     keyringDir,
     operator: oidc.operator,
     cookie: await signIn(),
