@@ -1,28 +1,19 @@
 // Every server a benchmark measures runs in its own process, so that the load generator (this
 // process) never shares an event loop with what it measures.
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { startLocalOidcProvider } from "../../local/src/oidc-provider.js";
-import { signInOverHttp } from "../../local/src/sign-in-client.js";
+import { startLocalOidcProvider } from "@fleetline/local/oidc-provider";
+import { freePort } from "@fleetline/local/ports";
+import { stopChild } from "@fleetline/local/processes";
+import { type PrivateRedis, startPrivateRedis } from "@fleetline/local/redis-server";
+import { signInOverHttp } from "@fleetline/local/sign-in-client";
 import { type Difference, deployedWeb } from "./deployed-web.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const SERVERS_DIR = join(REPO_ROOT, "bench", "src", "servers");
-
-/** A port that was free a moment ago (we pick the web's port rather than parse its logs). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 export interface RunningProcess {
   readonly child: ChildProcess;
@@ -57,15 +48,7 @@ function track(child: ChildProcess): RunningProcess {
     child,
     pid: child.pid ?? 0,
     lines,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      const exited = once(child, "exit");
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      const [code] = (await exited) as [number | null];
-      clearTimeout(timer);
-      return code;
-    },
+    stop: () => stopChild(child, 5000),
   };
 }
 
@@ -273,33 +256,12 @@ export function logLines(web: WebInstance): number {
 }
 
 /** A private redis-server on a free port (so nobody else's traffic is counted), or why not. */
-export async function startRedisServer(): Promise<
-  (RunningProcess & { readonly port: number }) | string
-> {
-  const port = await freePort();
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const proc = track(child);
-  const failed = new Promise<string>((r) => {
-    child.once("error", (err) => r(`redis-server could not start: ${err.message}`));
-    child.once("exit", (code) => r(`redis-server exited with ${code}`));
-  });
-  const ready = (async () => {
-    for (let i = 0; i < 200; i++) {
-      if (proc.lines.some((l) => l.includes("Ready to accept connections"))) return undefined;
-      await delay(25);
-    }
-    return "redis-server not ready in 5 s";
-  })();
-  const why = await Promise.race([ready, failed]);
-  if (why !== undefined) {
-    await proc.stop();
-    return why;
+export async function startRedisServer(): Promise<PrivateRedis | string> {
+  try {
+    return await startPrivateRedis();
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
-  return { ...proc, port };
 }
 
 /** CPU time (user + system) a process has used, in ms, from /proc (Linux); 0 where missing. */

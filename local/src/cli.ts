@@ -103,8 +103,8 @@ async function main(): Promise<void> {
       logger,
     });
   } catch (err) {
-    const message = err instanceof PortInUseError ? err.message : (err as Error).message;
-    process.stderr.write(`fleetline: ${message}\n`);
+    // A PortInUseError's message already names the flag that fixes it.
+    process.stderr.write(`fleetline: ${(err as Error).message}\n`);
     process.exit(1);
   }
   if (stopping) return;

@@ -52,6 +52,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       throw new Error(`redis-server not ready in 5 s:\n${output}`);
     }
     child = proc;
+    // Never outlives whoever started it, even when that process is interrupted.
+    const killOnExit = () => proc.kill("SIGKILL");
+    process.once("exit", killOnExit);
+    proc.once("exit", () => process.off("exit", killOnExit));
   };
   await start();
   return {

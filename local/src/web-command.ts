@@ -23,7 +23,7 @@ export function defaultWebCommand(): WebCommand {
       import.meta.resolve("tsx"),
       "--import",
       new URL("./exit-with-parent.ts", import.meta.url).href,
-      fileURLToPath(new URL("../../web/src/server.ts", import.meta.url)),
+      fileURLToPath(import.meta.resolve("@fleetline/web/server")),
     ],
     cwd: repoRoot,
   };

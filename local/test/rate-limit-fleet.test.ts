@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
+import { skipWithoutRedis } from "@fleetline/web/testing/redis";
 import { Redis } from "ioredis";
-import { skipWithoutRedis } from "../../web/test/keyring/redis-available.js";
 import { startLocalStack } from "../src/local-stack.js";
 import { signInOverHttp } from "../src/sign-in-client.js";
 

@@ -5,22 +5,13 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, get } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import { freePort } from "@fleetline/local/ports";
 
 const WEB_DIR = resolve(import.meta.dirname, "..");
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 test("in production a SIGTERM stop writes every notable request line and nothing for 2xx, to LOG_DIR only", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "fleetline-logs-"));

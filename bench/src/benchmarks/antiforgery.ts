@@ -1,7 +1,7 @@
+import { issueToken, verifyToken } from "@fleetline/web/antiforgery";
+import { createKeyStore, KeyRing } from "@fleetline/web/keyring";
+import { newSessionId } from "@fleetline/web/session";
 import pino from "pino";
-import { issueToken, verifyToken } from "../../../web/src/antiforgery/token.js";
-import { newSessionId } from "../../../web/src/auth/session.js";
-import { createKeyStore, KeyRing } from "../../../web/src/keyring/index.js";
 import type { Benchmark } from "../context.js";
 import type { BenchRow } from "../report.js";
 

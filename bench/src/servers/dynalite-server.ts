@@ -1,10 +1,8 @@
 // dynalite in memory with the Users table, in a process of its own so that its CPU is not
 // taken from the load generator.
-import { startEmbeddedDynamoDb } from "../../../local/src/embedded-dynamodb.js";
-import { ensureUsersTable } from "../../../local/src/users-table.js";
+import { startLocalDynamoDb } from "@fleetline/local/shared-services";
 
-const db = await startEmbeddedDynamoDb();
-await ensureUsersTable({ endpoint: db.endpoint, tableName: "Users", region: "us-east-1" });
+const db = await startLocalDynamoDb();
 process.stdout.write(`${JSON.stringify({ ready: true, port: db.port })}\n`);
 process.once("SIGTERM", () => {
   void db.stop().then(() => process.exit(0));

@@ -1,6 +1,6 @@
 // The local load balancer in a process of its own, with the targets given as id=port arguments;
 // it reports ready once every target is healthy.
-import { LoadBalancer } from "../../../local/src/load-balancer.js";
+import { LoadBalancer } from "@fleetline/local/load-balancer";
 
 const lb = new LoadBalancer({ healthCheckIntervalMs: 500, healthyThreshold: 1 });
 const port = await lb.listen(0);

@@ -1,13 +1,11 @@
 // What the rehearsal deploys onto: the embedded DynamoDB with the Users table, the local load
 // balancer (standing in for the ALB and its target group) and N empty instances, bootstrapped
 // but with nothing installed, like fresh EC2 instances before their first deployment.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "@fleetline/local/embedded-dynamodb";
-import { LoadBalancer } from "@fleetline/local/load-balancer";
+import type { LoadBalancer } from "@fleetline/local/load-balancer";
 import { type Logger, silentLogger } from "@fleetline/local/logger";
 import { freePort } from "@fleetline/local/ports";
-import { ensureUsersTable } from "@fleetline/local/users-table";
+import { type SharedServices, startSharedServices } from "@fleetline/local/shared-services";
 import { LocalInstance } from "./local-instance.js";
 
 export interface LocalFleetOptions {
@@ -31,25 +29,28 @@ export interface LocalFleetOptions {
 
 export class LocalFleet {
   private constructor(
-    readonly dynamo: EmbeddedDynamoDb,
-    readonly loadBalancer: LoadBalancer,
+    private readonly services: SharedServices,
     readonly instances: readonly LocalInstance[],
   ) {}
 
   static async start(options: LocalFleetOptions): Promise<LocalFleet> {
-    const dynamo = await startEmbeddedDynamoDb();
-    const opened: { lb?: LoadBalancer } = {};
+    // No OpenID provider: the rehearsal checks what CodeDeploy checks (/health/ready), and the
+    // users pages stay closed, as on a stack whose operators have not been invited yet.
+    const services = await startSharedServices({
+      port: options.port ?? 0,
+      loadBalancer: {
+        healthCheckIntervalMs: options.healthCheckIntervalMs ?? 500,
+        deregistrationDelayMs: options.deregistrationDelayMs ?? 30_000,
+      },
+      keyring: options.keyring ?? "file",
+      keysDir: join(options.workDir, "keys"),
+      ...(options.keyring === "redis"
+        ? { redisUrl: options.redisUrl ?? "redis://127.0.0.1:6379" }
+        : {}),
+      oidc: false,
+      logger: options.logger ?? silentLogger,
+    });
     try {
-      await ensureUsersTable({
-        endpoint: dynamo.endpoint,
-        tableName: "Users",
-        region: "us-east-1",
-      });
-      const keyring: Record<string, string> =
-        options.keyring === "redis"
-          ? { KEYRING_STORE: "redis", REDIS_URL: options.redisUrl ?? "redis://127.0.0.1:6379" }
-          : { KEYRING_STORE: "file", KEYRING_DIR: join(options.workDir, "keys") };
-      if (keyring.KEYRING_DIR) mkdirSync(keyring.KEYRING_DIR, { recursive: true });
       const instances: LocalInstance[] = [];
       for (let n = 1; n <= (options.instances ?? 2); n++) {
         const id = `i-local-${n}`;
@@ -57,34 +58,33 @@ export class LocalFleet {
           id,
           root: join(options.workDir, "instances", id),
           port: await freePort(),
-          environment: { DYNAMODB_ENDPOINT: dynamo.endpoint, ...keyring },
+          settings: services.webSettings,
         });
         instance.bootstrap();
         instances.push(instance);
       }
-      const lb = new LoadBalancer({
-        healthCheckIntervalMs: options.healthCheckIntervalMs ?? 500,
-        deregistrationDelayMs: options.deregistrationDelayMs ?? 30_000,
-        logger: options.logger ?? silentLogger,
-      });
-      opened.lb = lb;
-      await lb.listen(options.port ?? 0);
-      return new LocalFleet(dynamo, lb, instances);
+      return new LocalFleet(services, instances);
     } catch (error) {
-      await opened.lb?.close();
-      await dynamo.stop();
+      await services.stop();
       throw error;
     }
   }
 
+  get loadBalancer(): LoadBalancer {
+    return this.services.loadBalancer;
+  }
+
+  get dynamo(): { readonly endpoint: string } {
+    return this.services.dynamo;
+  }
+
   get url(): string {
-    return `http://127.0.0.1:${this.loadBalancer.port}`;
+    return this.services.url;
   }
 
   /** Stops every web through its systemctl, then the load balancer and DynamoDB. */
   async close(): Promise<void> {
     await Promise.allSettled(this.instances.map((i) => i.stop()));
-    await this.loadBalancer.close();
-    await this.dynamo.stop();
+    await this.services.stop();
   }
 }

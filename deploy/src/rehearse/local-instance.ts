@@ -13,6 +13,7 @@ import {
 } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { type WebSettings, webEnv } from "@fleetline/web/config";
 
 const execFileAsync = promisify(execFile);
 
@@ -29,8 +30,8 @@ export interface LocalInstanceOptions {
   readonly root: string;
   /** Port the web listens on (PORT in the environment file). */
   readonly port: number;
-  /** Further environment-file keys (DynamoDB endpoint, key-ring store…). Default: none. */
-  readonly environment?: Readonly<Record<string, string>>;
+  /** Further settings of the environment file (DynamoDB endpoint, key-ring store…). Default: none. */
+  readonly settings?: WebSettings;
 }
 
 export class LocalInstance {
@@ -38,13 +39,13 @@ export class LocalInstance {
   readonly root: string;
   readonly port: number;
   readonly host = "127.0.0.1";
-  readonly #environment: Readonly<Record<string, string>>;
+  readonly #settings: WebSettings;
 
   constructor(options: LocalInstanceOptions) {
     this.id = options.id;
     this.root = options.root;
     this.port = options.port;
-    this.#environment = options.environment ?? {};
+    this.#settings = options.settings ?? {};
   }
 
   /** Plays the instance bootstrap (user data): what the hooks expect to find. */
@@ -65,18 +66,18 @@ export class LocalInstance {
       ].join("\n"),
     );
     writeFileSync(join(this.root, "etc/group"), `root:x:0:\n${webUser.name}:x:${webUser.uid}:\n`);
-    const env: Record<string, string> = {
+    const env = webEnv({
       NODE_ENV: "production",
-      HOST: this.host,
-      PORT: String(this.port),
-      INSTANCE_ID: this.id,
       AWS_REGION: "us-east-1",
       USERS_TABLE: "Users",
       TRUST_PROXY: "127.0.0.1",
       LOG_LEVEL: "info",
+      ...this.#settings,
+      HOST: this.host,
+      PORT: this.port,
+      INSTANCE_ID: this.id,
       LOG_DIR: join(this.root, "var/log/fleetline"),
-      ...this.#environment,
-    };
+    });
     const lines = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     writeFileSync(join(this.root, "etc/fleetline/web.env"), `${lines.join("\n")}\n`, {
       mode: 0o640,

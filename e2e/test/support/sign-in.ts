@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { LocalStack } from "@fleetline/local/local-stack";
 import type { Page } from "playwright-core";
-import type { LocalStack } from "../../../local/src/local-stack.js";
 import { screenshot, screenshotDir } from "./screenshots.js";
 
 /** Committed images the README shows; refreshed only when UPDATE_README_IMAGES=1. */

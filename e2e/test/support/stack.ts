@@ -1,9 +1,5 @@
 import type { TestContext } from "node:test";
-import {
-  type KeyringStore,
-  type LocalStack,
-  startLocalStack,
-} from "../../../local/src/local-stack.js";
+import { type KeyringStore, type LocalStack, startLocalStack } from "@fleetline/local/local-stack";
 
 /** Health checks every 250 ms, two strikes: an instance killed in a test leaves within ~0.5 s. */
 export const healthCheck = { intervalMs: 250, timeoutMs: 500, unhealthyThreshold: 2 } as const;

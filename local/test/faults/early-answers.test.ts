@@ -4,7 +4,7 @@ import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { startWebProcess } from "../../../web/test/helpers/web-process.js";
+import { startWebProcess } from "@fleetline/web/testing/web-process";
 import { LoadBalancer } from "../../src/load-balancer.js";
 import { type Reply, send } from "../support/http.js";
 import { LB_DEFAULTS } from "./support/cluster.js";

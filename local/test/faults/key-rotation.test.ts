@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { issueToken } from "../../../web/src/antiforgery/token.js";
-import { issueSession } from "../../../web/src/auth/session.js";
+import { issueToken } from "@fleetline/web/antiforgery";
 import {
   createKeyStore,
   KeyRing,
   type KeyRingLogger,
   type SigningKey,
-} from "../../../web/src/keyring/index.js";
+} from "@fleetline/web/keyring";
+import { issueSession } from "@fleetline/web/session";
 import { startCluster, type WebInstance } from "./support/cluster.js";
 import {
   describeFailures,

@@ -6,7 +6,7 @@ import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { startWebProcess } from "../../../web/test/helpers/web-process.js";
+import { startWebProcess } from "@fleetline/web/testing/web-process";
 import { freePort } from "../../src/ports.js";
 import { REPO_ROOT, startDynamo } from "./support/cluster.js";
 import { operatorCookie } from "./support/operator-session.js";

@@ -4,14 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { FaultyProxy, type ProxyMode } from "../../../web/test/helpers/faulty-proxy.js";
-import { startWebProcess, type WebProcess } from "../../../web/test/helpers/web-process.js";
-import { testRedisClient } from "../../../web/test/keyring/helpers.js";
-import {
-  skipWithoutRedis,
-  TEST_REDIS_HOST,
-  TEST_REDIS_PORT,
-} from "../../../web/test/keyring/redis-available.js";
+import { FaultyProxy, type ProxyMode } from "@fleetline/web/testing/faulty-proxy";
+import { testRedisClient } from "@fleetline/web/testing/keyring";
+import { skipWithoutRedis, TEST_REDIS_HOST, TEST_REDIS_PORT } from "@fleetline/web/testing/redis";
+import { startWebProcess, type WebProcess } from "@fleetline/web/testing/web-process";
 import { startDynamo } from "./support/cluster.js";
 import { operatorCookie } from "./support/operator-session.js";
 import { fetchForm, postForm } from "./support/traffic.js";

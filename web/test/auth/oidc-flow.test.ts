@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 // The local stack's provider: a real oidc-provider, not a mock (local/ owns it for `npm start`).
-import {
-  type LocalOidcProvider,
-  startLocalOidcProvider,
-} from "../../../local/src/oidc-provider.js";
-import { freePort } from "../../../local/src/ports.js";
-import { signInOverHttp } from "../../../local/src/sign-in-client.js";
+import { type LocalOidcProvider, startLocalOidcProvider } from "@fleetline/local/oidc-provider";
+import { freePort } from "@fleetline/local/ports";
+import { signInOverHttp } from "@fleetline/local/sign-in-client";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 
 let provider: LocalOidcProvider;

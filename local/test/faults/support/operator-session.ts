@@ -1,10 +1,6 @@
+import { type CreateKeyStoreOptions, createKeyStore, KeyRing } from "@fleetline/web/keyring";
+import { operatorSession } from "@fleetline/web/testing/app";
 import pino from "pino";
-import {
-  type CreateKeyStoreOptions,
-  createKeyStore,
-  KeyRing,
-} from "../../../../web/src/keyring/index.js";
-import { operatorSession } from "../../../../web/test/helpers/app.js";
 
 /**
  * `name=value` of an operator session for a running web instance, signed with the key ring it
