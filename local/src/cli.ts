@@ -7,7 +7,6 @@ import { emitKeypressEvents } from "node:readline";
 import { type CliOptions, parseCli, usage } from "./cli-options.js";
 import { type LocalStack, startLocalStack } from "./local-stack.js";
 import { createLineLogger } from "./logger.js";
-import { PortInUseError } from "./ports.js";
 
 function describeStore(stack: LocalStack, redisUrl: string | undefined): string[] {
   switch (stack.keyring) {

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { Fleet, type FleetOptions } from "../src/fleet.js";
@@ -71,6 +74,36 @@ describe("Fleet", { timeout: 20_000 }, () => {
     await delay(300);
     assert.equal(crashes().length, after, "no restart after stop()");
     assert.equal(fleet.instances()[0]?.status, "stopped");
+  });
+
+  test("an instance that ran longer than stableAfterMs starts its backoff again from the first delay", async (t) => {
+    const { logger, entries } = recordingLogger();
+    const dir = mkdtempSync(join(tmpdir(), "fleetline-fleet-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    // Runs 1–3 and 5–6 crash at once; run 4 stays up 400 ms, past stableAfterMs, then crashes.
+    const counter = join(dir, "runs");
+    const source = `const fs = require("node:fs"); const f = ${JSON.stringify(counter)};
+      const n = (fs.existsSync(f) ? Number(fs.readFileSync(f, "utf8")) : 0) + 1;
+      fs.writeFileSync(f, String(n));
+      setTimeout(() => process.exit(3), n === 4 ? 400 : 0);`;
+    const fleet = await fleetFor(t, {
+      command: script(source),
+      restartInitialDelayMs: 40,
+      restartMaxDelayMs: 1000,
+      stableAfterMs: 200,
+      logger,
+    });
+    fleet.start();
+    const deadline = Date.now() + 10_000;
+    const crashes = () => entries.filter((e) => e.message.includes("exited unexpectedly"));
+    while (crashes().length < 6 && Date.now() < deadline) await delay(20);
+    await fleet.stop();
+    assert.deepEqual(
+      crashes()
+        .slice(0, 6)
+        .map((e) => e.fields.restartInMs),
+      [40, 80, 160, 40, 80, 160],
+    );
   });
 
   test("passes PORT, INSTANCE_ID and the shared environment, and prefixes output lines", async (t) => {

@@ -48,6 +48,18 @@ test("an instance SIGKILLed under load is ejected within the health-check window
     `ejected after ${(ejectedAt - killedAt).toFixed(0)} ms, window ${EJECTION_WINDOW_MS} ms`,
   );
   assert.equal(after.length, 0, `failures after ejection: ${describeFailures(after)}`);
+  // Until ejection the balancer picks the dead target every other time (round robin over two),
+  // and answers each of those with its own 502 page at once: nothing hangs, nothing is cut off,
+  // and the survivor takes the other half.
+  const windowed = traffic.outcomes.filter((o) => o.at >= killedAt && o.at <= ejectedAt + 250);
+  assert.ok(
+    inWindow.every((o) => o.status === 502),
+    `failures in the window other than the balancer's 502: ${describeFailures(inWindow)}`,
+  );
+  assert.ok(
+    inWindow.length <= Math.ceil(windowed.length / 2) + 2,
+    `${inWindow.length} of ${windowed.length} requests failed in the window: more than the dead target's share`,
+  );
   // The survivor served on after the kill.
   const survivor = cluster.instances[1];
   assert.ok(
