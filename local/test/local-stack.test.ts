@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { skipWithoutRedis, TEST_REDIS_HOST, TEST_REDIS_PORT } from "@fleetline/web/testing/redis";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../src/local-stack.js";
 import { assertPortFree, freePort } from "../src/ports.js";
 import { signInOverHttp } from "../src/sign-in-client.js";
@@ -266,20 +267,12 @@ describe("local stack with the real web", { timeout: 120_000 }, () => {
   });
 
   test("with the Redis key ring a form served by one instance posts to the other", async (t) => {
-    const redisUrl = "redis://127.0.0.1:6379";
-    const reachable = await new Promise<boolean>((resolve) => {
-      const socket = createConnection(6379, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (!reachable) {
-      if (process.env.CI === "true") assert.fail("Redis is not running on 127.0.0.1:6379 under CI");
-      t.skip("skipped: no Redis on 127.0.0.1:6379");
+    const skip = await skipWithoutRedis();
+    if (skip) {
+      t.skip(skip);
       return;
     }
+    const redisUrl = `redis://${TEST_REDIS_HOST}:${TEST_REDIS_PORT}`;
     const stack = await stackFor(t, { keyring: "redis", redisUrl });
     const client = await new SiteClient(stack.url).signIn(stack.oidc.operator);
     const created = await client.createUser("Mary", "Jackson");
