@@ -28,7 +28,10 @@ export function assertPortFree(port: number, host: string, flag: string): Promis
   });
 }
 
-/** A port free right now (the kernel's choice); for tests and `--port 0`. */
+/**
+ * A port free right now (the kernel's choice); for tests and `--port 0`. Ten lines over node:net
+ * rather than `get-port`, whose extras (preferred ports, a lock between callers) nothing here needs.
+ */
 export function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
