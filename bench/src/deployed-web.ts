@@ -4,6 +4,7 @@
 // unchanged; a new deployment-time value ($FL_…) stops the bench until it is given a local one.
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { loadConfig } from "@fleetline/web/config";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
 
@@ -191,6 +192,8 @@ export function deployedWeb(
     path.startsWith(`${RELEASE_ROOT}/`)
       ? join(local.releaseRoot, path.slice(RELEASE_ROOT.length + 1))
       : path;
+  // What the bench changed must still be a configuration the web starts with (its own schema).
+  loadConfig(env);
   // systemd gives a service PATH and the EnvironmentFile's lines, not the caller's environment.
   return {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
