@@ -53,6 +53,18 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
+const crashed = (entries: readonly Recorded[]) =>
+  entries.filter((e) => e.message.includes("exited unexpectedly"));
+
+/** Starts the fleet, waits (10 s at most) until it has logged `count` crashes, stops it. */
+async function crashesSeen(fleet: Fleet, entries: readonly Recorded[], count: number) {
+  fleet.start();
+  const deadline = Date.now() + 10_000;
+  while (crashed(entries).length < count && Date.now() < deadline) await delay(20);
+  await fleet.stop();
+  return crashed(entries);
+}
+
 describe("Fleet", { timeout: 20_000 }, () => {
   test("restarts a crashing instance with doubling delays up to the maximum", async (t) => {
     const { logger, entries } = recordingLogger();
@@ -62,17 +74,15 @@ describe("Fleet", { timeout: 20_000 }, () => {
       restartMaxDelayMs: 200,
       logger,
     });
-    fleet.start();
-    const deadline = Date.now() + 10_000;
-    const crashes = () => entries.filter((e) => e.message.includes("exited unexpectedly"));
-    while (crashes().length < 6 && Date.now() < deadline) await delay(20);
-    await fleet.stop();
-    const delays = crashes().map((e) => e.fields.restartInMs);
-    assert.deepEqual(delays.slice(0, 6), [40, 80, 160, 200, 200, 200]);
-    assert.equal(crashes()[0]?.fields.code, 3);
-    const after = crashes().length;
+    const crashes = await crashesSeen(fleet, entries, 6);
+    assert.deepEqual(
+      crashes.slice(0, 6).map((e) => e.fields.restartInMs),
+      [40, 80, 160, 200, 200, 200],
+    );
+    assert.equal(crashes[0]?.fields.code, 3);
+    const after = crashed(entries).length;
     await delay(300);
-    assert.equal(crashes().length, after, "no restart after stop()");
+    assert.equal(crashed(entries).length, after, "no restart after stop()");
     assert.equal(fleet.instances()[0]?.status, "stopped");
   });
 
@@ -93,15 +103,9 @@ describe("Fleet", { timeout: 20_000 }, () => {
       stableAfterMs: 200,
       logger,
     });
-    fleet.start();
-    const deadline = Date.now() + 10_000;
-    const crashes = () => entries.filter((e) => e.message.includes("exited unexpectedly"));
-    while (crashes().length < 6 && Date.now() < deadline) await delay(20);
-    await fleet.stop();
+    const crashes = await crashesSeen(fleet, entries, 6);
     assert.deepEqual(
-      crashes()
-        .slice(0, 6)
-        .map((e) => e.fields.restartInMs),
+      crashes.slice(0, 6).map((e) => e.fields.restartInMs),
       [40, 80, 160, 40, 80, 160],
     );
   });
