@@ -22,7 +22,10 @@ const { values } = parseArgs({
     path: { type: "string", default: "/" },
     duration: { type: "string", default: "5" },
     connections: { type: "string", default: "50" },
+    /** A session cookie to send; default: the bench signs in through the instance's provider. */
     cookie: { type: "string" },
+    /** Send no session: profile what an anonymous visitor gets (a redirect, for the users pages). */
+    anonymous: { type: "boolean", default: false },
     /** Profile the local load balancer in front of two instances instead of one instance. */
     balancer: { type: "boolean", default: false },
     /** Only the CPU per request, without the profiler's own overhead. */
@@ -99,6 +102,8 @@ try {
       )
     : undefined;
   const measured = lb ?? web;
+  // A session signed by the instance's key ring is valid on the second one too (shared ring).
+  const cookie = values.anonymous ? undefined : (values.cookie ?? (await web.signIn()));
   const url = `http://127.0.0.1:${lb ? lb.port : web.port}${values.path}`;
   let cpuStart = 0;
   const load = await runLoad({
@@ -106,7 +111,7 @@ try {
     durationS: Number(values.duration),
     warmupS: 1,
     connections: Number(values.connections),
-    ...(values.cookie ? { headers: { cookie: values.cookie } } : {}),
+    ...(cookie ? { headers: { cookie } } : {}),
     onStart: () => {
       cpuStart = cpuTimeMs(measured.pid);
     },
