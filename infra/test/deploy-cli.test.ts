@@ -9,7 +9,6 @@ import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
-import { checkParameters, parseParameterFile } from "../lib/parameter-file.js";
 import { PIECE_CATALOG, type PieceEntry, piecesInOrder } from "../lib/piece-catalog.js";
 import { parseCliArgs, UsageError } from "../scripts/cli-args.js";
 import {
@@ -19,6 +18,7 @@ import {
   type OperationOptions,
   type Terminal,
 } from "../scripts/cloudformation-ops.js";
+import { checkParameters, parseParameterFile } from "../scripts/parameter-file.js";
 import { buildPlan, type Plan, type TemplateDocument } from "../scripts/plan.js";
 import { type FakeAws, type Scenario, type StackStep, startFakeAws } from "./support/fake-aws.js";
 
