@@ -228,7 +228,13 @@ describe("the template as CloudFormation resolves it", () => {
       };
       const metrics = props.Metrics
         ? props.Metrics.flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []))
-        : [{ Namespace: props.Namespace, MetricName: props.MetricName, Dimensions: props.Dimensions }];
+        : [
+            {
+              Namespace: props.Namespace,
+              MetricName: props.MetricName,
+              Dimensions: props.Dimensions,
+            },
+          ];
       for (const m of metrics.filter((m) => m.Namespace === "AWS/ApplicationELB")) {
         alarmMetrics.push(m.MetricName!);
         assert.deepEqual(byName(m.Dimensions!), expected(m.MetricName!), m.MetricName);
