@@ -65,6 +65,15 @@ function synthTimeLiterals(stack: ResolvedStack): string[] {
   return found;
 }
 
+/** The stack `fleetline-prod` in eu-west-3 with the example parameter file. */
+const exampleStack = (): ResolvedStack =>
+  resolve({
+    stackName: "fleetline-prod",
+    region: "eu-west-3",
+    accountId: "111122223333",
+    parameters: exampleParameters,
+  });
+
 describe("the template as CloudFormation resolves it", () => {
   const all = deployments();
 
@@ -169,12 +178,7 @@ describe("the template as CloudFormation resolves it", () => {
   });
 
   test("the example parameters: no NAT gateway, the distribution's own name and certificate", () => {
-    const stack = resolve({
-      stackName: "fleetline-prod",
-      region: "eu-west-3",
-      accountId: "111122223333",
-      parameters: exampleParameters,
-    });
+    const stack = exampleStack();
     const types = Object.values(stack.resources).map((r) => r.type);
     assert.ok(!types.includes("AWS::EC2::NatGateway"));
     const [id, distribution] = onlyResource(stack, "AWS::CloudFront::Distribution");
@@ -188,12 +192,7 @@ describe("the template as CloudFormation resolves it", () => {
   });
 
   test("alarms and dashboard read the load balancer's metrics of this stack's ALB and target group", () => {
-    const stack = resolve({
-      stackName: "fleetline-prod",
-      region: "eu-west-3",
-      accountId: "111122223333",
-      parameters: exampleParameters,
-    });
+    const stack = exampleStack();
     const loadBalancer = stack.getAtt(
       onlyResource(stack, "AWS::ElasticLoadBalancingV2::LoadBalancer")[0],
       "LoadBalancerFullName",
