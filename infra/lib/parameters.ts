@@ -88,9 +88,8 @@ interface ParameterDeclaration extends CfnParameterProps {
 
 /**
  * Every parameter any template of this app declares, in the order templates list them, each with
- * its console group and label (the one declaration of each). The
- * one-shot template has the first 25 (ONE_SHOT_PARAMETERS); the Existing* ones belong to the
- * bring-your-own pieces only.
+ * its console group and label: the one place a parameter is named. The one-shot template has the
+ * first 25 (ONE_SHOT_PARAMETERS); the Existing* ones belong to the bring-your-own pieces only.
  */
 export const PARAMETER_DEFINITIONS = {
   AppName: {
