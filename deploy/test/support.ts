@@ -23,6 +23,28 @@ import { rehearseBuild } from "../src/rehearse/rehearse-build.js";
 
 export const repoRoot = resolve(import.meta.dirname, "..", "..");
 
+/**
+ * The in-place lifecycle with a load balancer in the deployment group, in the order CodeDeploy
+ * runs it (AppSpec "hooks" section for EC2/On-Premises; /work/shared/ARCHITECTURE.md). Written
+ * out here rather than read from src/rehearse/lifecycle.ts, so that an event dropped from or
+ * moved in the rehearsal's table fails the tests that compare a run's events with it.
+ */
+export const AGENT_LIFECYCLE = [
+  "BeforeBlockTraffic",
+  "BlockTraffic",
+  "AfterBlockTraffic",
+  "ApplicationStop",
+  "DownloadBundle",
+  "BeforeInstall",
+  "Install",
+  "AfterInstall",
+  "ApplicationStart",
+  "ValidateService",
+  "BeforeAllowTraffic",
+  "AllowTraffic",
+  "AfterAllowTraffic",
+] as const;
+
 const cleanups = new WeakMap<TestContext, Array<() => unknown>>();
 
 /**

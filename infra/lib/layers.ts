@@ -130,12 +130,20 @@ export interface CacheRefs {
 /** Port of the cache: not the well-known 6379, which scanners try first. */
 export const CACHE_PORT = 6380;
 
+/**
+ * `<app>/<env>/CacheAddress`: the cache address parameter's name without its leading "/", the
+ * one place it is spelled. The parameter is `/` + this; its ARN's resource name is this as is.
+ */
+function cacheAddressPath(p: StackParameters): string {
+  return `${p.appName.valueAsString}/${p.envName.valueAsString}/CacheAddress`;
+}
+
 export function cacheLayer(
   stack: Stack,
   p: StackParameters,
   network: NetworkRefs,
 ): { cache: Cache; refs: CacheRefs; outputs: OutputSpec[] } {
-  const addressParameterName = `${p.path}/CacheAddress`;
+  const addressParameterName = `/${cacheAddressPath(p)}`;
   const cache = new Cache(stack, "Cache", {
     vpc: network.vpc,
     subnets: [...network.cacheSubnets],
@@ -290,7 +298,7 @@ export function fleetLayer(
     cacheAddressParameterArn: stack.formatArn({
       service: "ssm",
       resource: "parameter",
-      resourceName: `${p.appName.valueAsString}/${p.envName.valueAsString}/CacheAddress`,
+      resourceName: cacheAddressPath(p),
     }),
     cacheAuthSecret: deps.cache.authSecret,
     artifactBucket: artifacts.bucket,
@@ -302,8 +310,8 @@ export function fleetLayer(
   const monitoring = new Monitoring(stack, "Monitoring", {
     name: prefix,
     topic: alerts.topic,
-    loadBalancerFullName: loadBalancer.loadBalancer.loadBalancerFullName,
-    targetGroupFullName: loadBalancer.targetGroup.targetGroupFullName,
+    loadBalancer: loadBalancer.loadBalancer,
+    targetGroup: loadBalancer.targetGroup,
     autoScalingGroupName: group.autoScalingGroupName,
     cacheReplicationGroupId: prefix,
     tableName: deps.table.tableName,

@@ -1,6 +1,7 @@
 import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as cwActions from "aws-cdk-lib/aws-cloudwatch-actions";
+import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 
@@ -8,10 +9,10 @@ export interface MonitoringProps {
   /** Dashboard name and alarm name prefix, e.g. `fleetline-prod`. */
   readonly name: string;
   readonly topic: sns.ITopic;
-  /** `app/<name>/<id>`: the ALB's `LoadBalancerFullName`. */
-  readonly loadBalancerFullName: string;
-  /** `targetgroup/<name>/<id>`: the target group's `TargetGroupFullName`. */
-  readonly targetGroupFullName: string;
+  /** The ALB: its own 5xx (dimension `LoadBalancer`). */
+  readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  /** The fleet's target group, behind `loadBalancer` (dimensions `TargetGroup` + `LoadBalancer`). */
+  readonly targetGroup: elbv2.IApplicationTargetGroup;
   readonly autoScalingGroupName: string;
   /** Replication group id; its first node is `<id>-001`. */
   readonly cacheReplicationGroupId: string;
@@ -43,36 +44,30 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const minute = Duration.minutes(1);
-    const alb = { LoadBalancer: props.loadBalancerFullName };
-    const tg = { LoadBalancer: props.loadBalancerFullName, TargetGroup: props.targetGroupFullName };
-    const elbMetric = (
-      metricName: string,
-      dimensionsMap: Record<string, string>,
-      statistic: string,
-    ): cloudwatch.Metric =>
-      new cloudwatch.Metric({
-        namespace: "AWS/ApplicationELB",
-        metricName,
-        dimensionsMap,
-        statistic,
-        period: minute,
-      });
+    // The CDK's metric helpers: the ALB's metrics carry the LoadBalancer dimension, the target
+    // group's both TargetGroup and LoadBalancer (the first load balancer it is attached to).
+    const alb = props.loadBalancer.metrics;
+    const tg = props.targetGroup.metrics;
+    const perMinute = (statistic: string): cloudwatch.MetricOptions => ({
+      statistic,
+      period: minute,
+    });
 
     const errors = new cloudwatch.MathExpression({
       // FILL: no 5xx at all publishes no datapoint; the sum must still be 0, not missing.
       expression: "FILL(elb, 0) + FILL(target, 0)",
       usingMetrics: {
-        elb: elbMetric("HTTPCode_ELB_5XX_Count", alb, "Sum"),
-        target: elbMetric("HTTPCode_Target_5XX_Count", tg, "Sum"),
+        elb: alb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, perMinute("Sum")),
+        target: tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, perMinute("Sum")),
       },
       period: minute,
       label: "5xx per minute (load balancer + targets)",
     });
-    const unhealthy = elbMetric("UnHealthyHostCount", tg, "Maximum");
-    const healthy = elbMetric("HealthyHostCount", tg, "Minimum");
-    const p99 = elbMetric("TargetResponseTime", tg, "p99");
-    const p50 = elbMetric("TargetResponseTime", tg, "p50");
-    const requests = elbMetric("RequestCount", tg, "Sum");
+    const unhealthy = tg.unhealthyHostCount(perMinute("Maximum"));
+    const healthy = tg.healthyHostCount(perMinute("Minimum"));
+    const p99 = tg.targetResponseTime(perMinute("p99"));
+    const p50 = tg.targetResponseTime(perMinute("p50"));
+    const requests = tg.requestCount(perMinute("Sum"));
     const cpu = new cloudwatch.Metric({
       namespace: "AWS/EC2",
       metricName: "CPUUtilization",

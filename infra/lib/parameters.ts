@@ -60,97 +60,41 @@ export const LOG_RETENTION_DAYS = [
 export const FLEET_SIZE_MIN = 1;
 export const FLEET_SIZE_MAX = 20;
 
-/** Parameter groups shown by the console, in order; each key is a parameter name below. */
-const GROUPS: ReadonlyArray<{ readonly label: string; readonly parameters: readonly string[] }> = [
-  { label: "Naming", parameters: ["AppName", "EnvName"] },
-  { label: "Operator", parameters: ["OperatorEmail"] },
-  {
-    label: "Source (GitHub through CodeConnections)",
-    parameters: ["ConnectionArn", "RepositoryOwner", "RepositoryName", "BranchName"],
-  },
-  {
-    label: "Fleet",
-    parameters: [
-      "InstanceType",
-      "LatestAmiId",
-      "MinSize",
-      "DesiredCapacity",
-      "MaxSize",
-      "InstanceSubnets",
-    ],
-  },
-  { label: "Entry point (CloudFront)", parameters: ["DomainNames", "CertificateArn", "WebAclArn"] },
-  {
-    label: "Cache (anti-forgery key ring)",
-    parameters: ["CacheEngine", "CacheNodeType", "CacheNodeCount"],
-  },
-  {
-    label: "Users table",
-    parameters: [
-      "TableBillingMode",
-      "TableReadCapacity",
-      "TableWriteCapacity",
-      "TableDeletionProtection",
-    ],
-  },
-  { label: "Delivery", parameters: ["DeploymentStrategy"] },
-  { label: "Monitoring", parameters: ["LogRetentionDays"] },
-  {
-    label: "Existing network (instead of 01-network)",
-    parameters: [
-      "ExistingVpcId",
-      "ExistingVpcCidr",
-      "ExistingPublicSubnetIds",
-      "ExistingAppSubnetIds",
-      "ExistingAppSubnetCidrs",
-      "ExistingCacheSubnetIds",
-    ],
-  },
-  { label: "Existing table (instead of 02-data)", parameters: ["ExistingTableName"] },
-];
+/**
+ * The console's parameter groups (AWS::CloudFormation::Interface), in the order it shows them.
+ * Each parameter below names its group; within a group, parameters keep their template order.
+ */
+const GROUPS = {
+  naming: "Naming",
+  operator: "Operator",
+  source: "Source (GitHub through CodeConnections)",
+  fleet: "Fleet",
+  entry: "Entry point (CloudFront)",
+  cache: "Cache (anti-forgery key ring)",
+  table: "Users table",
+  delivery: "Delivery",
+  monitoring: "Monitoring",
+  existingNetwork: "Existing network (instead of 01-network)",
+  existingTable: "Existing table (instead of 02-data)",
+} as const;
 
-const LABELS: Readonly<Record<string, string>> = {
-  AppName: "Application name",
-  EnvName: "Environment name",
-  OperatorEmail: "Operator e-mail (alarms, scaling events)",
-  ConnectionArn: "CodeConnections connection ARN",
-  RepositoryOwner: "GitHub owner (user or organisation)",
-  RepositoryName: "GitHub repository",
-  BranchName: "Branch to deploy",
-  InstanceType: "Instance type",
-  LatestAmiId: "AMI (SSM public parameter)",
-  MinSize: "Minimum instances",
-  DesiredCapacity: "Desired instances",
-  MaxSize: "Maximum instances",
-  InstanceSubnets: "Instance subnets",
-  DomainNames: "Custom domain names (optional)",
-  CertificateArn: "ACM certificate ARN in us-east-1 (with domain names)",
-  WebAclArn: "WAF web ACL ARN (optional)",
-  CacheEngine: "Cache engine",
-  CacheNodeType: "Cache node type",
-  CacheNodeCount: "Cache nodes",
-  TableBillingMode: "Billing mode",
-  TableReadCapacity: "Read capacity units (provisioned only)",
-  TableWriteCapacity: "Write capacity units (provisioned only)",
-  TableDeletionProtection: "Deletion protection",
-  DeploymentStrategy: "Deployment strategy",
-  LogRetentionDays: "Log retention (days)",
-  ExistingVpcId: "VPC",
-  ExistingVpcCidr: "VPC address range (CIDR)",
-  ExistingPublicSubnetIds: "Two public subnets (route to an internet gateway)",
-  ExistingAppSubnetIds: "Two private subnets for the load balancer (and private instances)",
-  ExistingAppSubnetCidrs: "Address ranges of those two private subnets, same order",
-  ExistingCacheSubnetIds: "Two subnets for the cache (isolated is best)",
-  ExistingTableName: "Users table name",
-};
+/** A parameter: its CloudFormation properties, and where and how the console shows it. */
+interface ParameterDeclaration extends CfnParameterProps {
+  /** The console group it belongs to. */
+  readonly group: keyof typeof GROUPS;
+  /** Its label in the console form. */
+  readonly label: string;
+}
 
 /**
- * Every parameter any template of this app declares, in the order templates list them. The
- * one-shot template has the first 25 (ONE_SHOT_PARAMETERS); the Existing* ones belong to the
- * bring-your-own pieces only.
+ * Every parameter any template of this app declares, in the order templates list them, each with
+ * its console group and label: the one place a parameter is named. The one-shot template has the
+ * first 25 (ONE_SHOT_PARAMETERS); the Existing* ones belong to the bring-your-own pieces only.
  */
 export const PARAMETER_DEFINITIONS = {
   AppName: {
+    group: "naming",
+    label: "Application name",
     type: "String",
     default: "fleetline",
     // Lower case because it becomes part of the cache's replication group id and bucket-safe names.
@@ -159,6 +103,8 @@ export const PARAMETER_DEFINITIONS = {
     description: "Prefix of resource names, log groups and the /<app>/<env>/ parameter path.",
   },
   EnvName: {
+    group: "naming",
+    label: "Environment name",
     type: "String",
     default: "prod",
     allowedPattern: "^[a-z][a-z0-9]{0,9}$",
@@ -166,6 +112,8 @@ export const PARAMETER_DEFINITIONS = {
     description: "Environment name (prod, staging…), second part of resource names.",
   },
   OperatorEmail: {
+    group: "operator",
+    label: "Operator e-mail (alarms, scaling events)",
     type: "String",
     allowedPattern: "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$",
     constraintDescription: "an e-mail address such as ops@example.com",
@@ -173,6 +121,8 @@ export const PARAMETER_DEFINITIONS = {
       "Receives alarms and instance launch/termination notices (confirm the SNS subscription e-mail).",
   },
   ConnectionArn: {
+    group: "source",
+    label: "CodeConnections connection ARN",
     type: "String",
     allowedPattern:
       "^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}$",
@@ -182,12 +132,16 @@ export const PARAMETER_DEFINITIONS = {
       "GitHub connection created once in the console (Developer Tools > Settings > Connections), status Available.",
   },
   RepositoryOwner: {
+    group: "source",
+    label: "GitHub owner (user or organisation)",
     type: "String",
     allowedPattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$",
     constraintDescription: "a GitHub user or organisation name",
     description: "GitHub user or organisation that owns the repository.",
   },
   RepositoryName: {
+    group: "source",
+    label: "GitHub repository",
     type: "String",
     default: "fleetline",
     allowedPattern: "^[A-Za-z0-9._-]{1,100}$",
@@ -195,6 +149,8 @@ export const PARAMETER_DEFINITIONS = {
     description: "Repository holding buildspec.yml at its root.",
   },
   BranchName: {
+    group: "source",
+    label: "Branch to deploy",
     type: "String",
     default: "main",
     allowedPattern: "^[A-Za-z0-9._/-]{1,200}$",
@@ -202,18 +158,24 @@ export const PARAMETER_DEFINITIONS = {
     description: "Each push to this branch runs the pipeline.",
   },
   InstanceType: {
+    group: "fleet",
+    label: "Instance type",
     type: "String",
     default: "t4g.micro",
     allowedValues: [...INSTANCE_TYPES],
     description: "Graviton (arm64) instance type of the web fleet.",
   },
   LatestAmiId: {
+    group: "fleet",
+    label: "AMI (SSM public parameter)",
     type: "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
     default: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
     description:
       "Public SSM parameter of the Amazon Linux 2023 arm64 image; resolved at each stack update.",
   },
   MinSize: {
+    group: "fleet",
+    label: "Minimum instances",
     type: "Number",
     default: 2,
     minValue: FLEET_SIZE_MIN,
@@ -221,6 +183,8 @@ export const PARAMETER_DEFINITIONS = {
     description: "Never fewer instances than this (2 keeps one per Availability Zone).",
   },
   DesiredCapacity: {
+    group: "fleet",
+    label: "Desired instances",
     type: "Number",
     default: 2,
     minValue: FLEET_SIZE_MIN,
@@ -228,6 +192,8 @@ export const PARAMETER_DEFINITIONS = {
     description: "Instances at creation; target tracking on CPU moves it between min and max.",
   },
   MaxSize: {
+    group: "fleet",
+    label: "Maximum instances",
     type: "Number",
     default: 4,
     minValue: FLEET_SIZE_MIN,
@@ -235,6 +201,8 @@ export const PARAMETER_DEFINITIONS = {
     description: "Never more instances than this.",
   },
   InstanceSubnets: {
+    group: "fleet",
+    label: "Instance subnets",
     type: "String",
     default: "public",
     allowedValues: ["public", "private"],
@@ -242,6 +210,8 @@ export const PARAMETER_DEFINITIONS = {
       "public: instances get public addresses (no NAT cost, no inbound rule but the ALB's). private: instances behind one NAT gateway (about 37 USD/month more in us-east-1).",
   },
   DomainNames: {
+    group: "entry",
+    label: "Custom domain names (optional)",
     type: "String",
     default: "",
     allowedPattern: "^$|^([a-z0-9-]+\\.)+[a-z]{2,}(,([a-z0-9-]+\\.)+[a-z]{2,})*$",
@@ -250,6 +220,8 @@ export const PARAMETER_DEFINITIONS = {
       "Leave empty to use the distribution's own https://<id>.cloudfront.net. Otherwise your names (comma separated), covered by the certificate below; point them at the distribution (CNAME or Route 53 alias).",
   },
   CertificateArn: {
+    group: "entry",
+    label: "ACM certificate ARN in us-east-1 (with domain names)",
     type: "String",
     default: "",
     // CloudFront takes certificates from us-east-1 only, whatever the stack's region.
@@ -260,6 +232,8 @@ export const PARAMETER_DEFINITIONS = {
       "With DomainNames: an ACM certificate in us-east-1 (CloudFront's region) covering them. Empty with DomainNames empty.",
   },
   WebAclArn: {
+    group: "entry",
+    label: "WAF web ACL ARN (optional)",
     type: "String",
     default: "",
     allowedPattern: "^$|^arn:aws[a-z-]*:wafv2:us-east-1:[0-9]{12}:global/webacl/.+$",
@@ -269,18 +243,24 @@ export const PARAMETER_DEFINITIONS = {
       "Optional AWS WAF web ACL for the distribution (costs extra; see the README). Empty: none.",
   },
   CacheEngine: {
+    group: "cache",
+    label: "Cache engine",
     type: "String",
     default: "valkey",
     allowedValues: ["valkey", "redis"],
     description: "Valkey is cheaper than Redis OSS and speaks the same protocol.",
   },
   CacheNodeType: {
+    group: "cache",
+    label: "Cache node type",
     type: "String",
     default: "cache.t4g.micro",
     allowedValues: [...CACHE_NODE_TYPES],
     description: "ElastiCache node type (T2 nodes can no longer be created).",
   },
   CacheNodeCount: {
+    group: "cache",
+    label: "Cache nodes",
     type: "Number",
     default: 1,
     minValue: 1,
@@ -289,12 +269,16 @@ export const PARAMETER_DEFINITIONS = {
       "1 = a single primary (the original's shape). 2 or 3 adds replicas with automatic failover across zones.",
   },
   TableBillingMode: {
+    group: "table",
+    label: "Billing mode",
     type: "String",
     default: "PAY_PER_REQUEST",
     allowedValues: ["PAY_PER_REQUEST", "PROVISIONED"],
     description: "On-demand by default; PROVISIONED uses the capacities below (as the original).",
   },
   TableReadCapacity: {
+    group: "table",
+    label: "Read capacity units (provisioned only)",
     type: "Number",
     default: 5,
     minValue: 1,
@@ -302,6 +286,8 @@ export const PARAMETER_DEFINITIONS = {
     description: "Read capacity units when provisioned.",
   },
   TableWriteCapacity: {
+    group: "table",
+    label: "Write capacity units (provisioned only)",
     type: "Number",
     default: 5,
     minValue: 1,
@@ -309,6 +295,8 @@ export const PARAMETER_DEFINITIONS = {
     description: "Write capacity units when provisioned.",
   },
   TableDeletionProtection: {
+    group: "table",
+    label: "Deletion protection",
     type: "String",
     default: "true",
     allowedValues: ["true", "false"],
@@ -316,6 +304,8 @@ export const PARAMETER_DEFINITIONS = {
       "Refuse DeleteTable calls. The table is retained when the stack is deleted either way.",
   },
   DeploymentStrategy: {
+    group: "delivery",
+    label: "Deployment strategy",
     type: "String",
     default: "OneAtATime",
     allowedValues: ["OneAtATime", "HalfAtATime", "AllAtOnce"],
@@ -323,6 +313,8 @@ export const PARAMETER_DEFINITIONS = {
       "CodeDeploy in-place configuration. OneAtATime keeps all but one instance serving.",
   },
   LogRetentionDays: {
+    group: "monitoring",
+    label: "Log retention (days)",
     type: "Number",
     // A string, like the allowed values: CloudFormation compares parameter values as strings,
     // and cfn-lint (E2015) rejects a number default among string AllowedValues.
@@ -332,44 +324,58 @@ export const PARAMETER_DEFINITIONS = {
       "Retention of every log group of the stack (web, deployments, system, build, flow logs).",
   },
   ExistingVpcId: {
+    group: "existingNetwork",
+    label: "VPC",
     type: "AWS::EC2::VPC::Id",
     description:
       "The VPC to deploy into instead of creating one (01-network.existing). It needs an internet gateway: CloudFront's VPC origin requires one, and public instances use it.",
   },
   ExistingVpcCidr: {
+    group: "existingNetwork",
+    label: "VPC address range (CIDR)",
     type: "String",
     allowedPattern: "^(\\d{1,3}\\.){3}\\d{1,3}/\\d{1,2}$",
     constraintDescription: "a CIDR block such as 10.0.0.0/16",
     description: "The VPC's primary address range; nginx trusts X-Forwarded-For only from it.",
   },
   ExistingPublicSubnetIds: {
+    group: "existingNetwork",
+    label: "Two public subnets (route to an internet gateway)",
     type: "List<AWS::EC2::Subnet::Id>",
     description:
       "Two public subnets in two Availability Zones (the first two are used): the instances' with InstanceSubnets=public.",
   },
   ExistingAppSubnetIds: {
+    group: "existingNetwork",
+    label: "Two private subnets for the load balancer (and private instances)",
     type: "List<AWS::EC2::Subnet::Id>",
     description:
       "Two private subnets in two Availability Zones (the first two are used): the internal load balancer and CloudFront's VPC origin, and the instances with InstanceSubnets=private (which then need a NAT route of yours).",
   },
   ExistingAppSubnetCidrs: {
+    group: "existingNetwork",
+    label: "Address ranges of those two private subnets, same order",
     type: "CommaDelimitedList",
     description:
       "The address ranges of the two ExistingAppSubnetIds, in the same order: the only sources the load balancer admits.",
   },
   ExistingCacheSubnetIds: {
+    group: "existingNetwork",
+    label: "Two subnets for the cache (isolated is best)",
     type: "List<AWS::EC2::Subnet::Id>",
     description:
       "Two subnets in two Availability Zones for the cache (the first two are used); best without any route out.",
   },
   ExistingTableName: {
+    group: "existingTable",
+    label: "Users table name",
     type: "String",
     allowedPattern: "^[a-zA-Z0-9_.-]{3,255}$",
     constraintDescription: "a DynamoDB table name (3 to 255 letters, digits, '_', '-', '.')",
     description:
       "An existing Users table (partition key id, string) in this account and region, instead of creating one (02-data.existing).",
   },
-} as const satisfies Record<string, CfnParameterProps>;
+} as const satisfies Record<string, ParameterDeclaration>;
 
 export type ParameterName = keyof typeof PARAMETER_DEFINITIONS;
 
@@ -395,7 +401,8 @@ export class StackParameters {
     const wanted = new Set(names);
     for (const name of Object.keys(PARAMETER_DEFINITIONS) as ParameterName[]) {
       if (wanted.has(name)) {
-        this.declared.set(name, new CfnParameter(stack, name, PARAMETER_DEFINITIONS[name]));
+        const { group: _group, label: _label, ...props } = PARAMETER_DEFINITIONS[name];
+        this.declared.set(name, new CfnParameter(stack, name, props));
       }
     }
     const has = (...required: ParameterName[]): boolean =>
@@ -461,21 +468,16 @@ export class StackParameters {
       });
     }
 
-    const groups = GROUPS.map((g) => ({
-      label: g.label,
-      parameters: g.parameters.filter((n) => this.declared.has(n as ParameterName)),
-    })).filter((g) => g.parameters.length > 0);
+    const declared = this.names.map((name) => ({ name, ...PARAMETER_DEFINITIONS[name] }));
     stack.templateOptions.metadata = {
       "AWS::CloudFormation::Interface": {
-        ParameterGroups: groups.map((g) => ({
-          Label: { default: g.label },
-          Parameters: [...g.parameters],
-        })),
-        ParameterLabels: Object.fromEntries(
-          Object.entries(LABELS)
-            .filter(([name]) => this.declared.has(name as ParameterName))
-            .map(([name, label]) => [name, { default: label }]),
-        ),
+        ParameterGroups: Object.entries(GROUPS)
+          .map(([group, label]) => ({
+            Label: { default: label },
+            Parameters: declared.filter((d) => d.group === group).map((d) => d.name),
+          }))
+          .filter((g) => g.Parameters.length > 0),
+        ParameterLabels: Object.fromEntries(declared.map((d) => [d.name, { default: d.label }])),
       },
     };
   }

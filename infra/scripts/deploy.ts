@@ -7,13 +7,6 @@ import { readFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { fileURLToPath } from "node:url";
-import {
-  checkParameters,
-  type ParameterCheck,
-  type ParameterEntry,
-  parseParameterFile,
-  type TemplateParameters,
-} from "../lib/parameter-file.js";
 import { PIECE_CATALOG, type PieceEntry, pieceEntry, piecesInOrder } from "../lib/piece-catalog.js";
 import { type CliOptions, parseCliArgs, USAGE, UsageError } from "./cli-args.js";
 import {
@@ -26,6 +19,13 @@ import {
   type Terminal,
   type WaitOptions,
 } from "./cloudformation-ops.js";
+import {
+  checkParameters,
+  type ParameterCheck,
+  type ParameterEntry,
+  parseParameterFile,
+  type TemplateParameters,
+} from "./parameter-file.js";
 import { buildPlan, formatPlan, type Plan, type TemplateDocument } from "./plan.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));

@@ -1,8 +1,8 @@
 /** What a deploy or destroy is going to do, computed and printed without any AWS call. Pure. */
 import { createHash } from "node:crypto";
-import type { ParameterCheck, TemplateParameters } from "../lib/parameter-file.js";
 import { type PieceEntry, pieceStackName } from "../lib/piece-catalog.js";
 import type { CliOptions } from "./cli-args.js";
+import type { ParameterCheck, TemplateParameters } from "./parameter-file.js";
 
 /** CloudFormation accepts a TemplateBody up to this size; larger templates go through S3. */
 export const TEMPLATE_BODY_LIMIT = 51_200;

@@ -9,7 +9,6 @@ import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
-import { checkParameters, parseParameterFile } from "../lib/parameter-file.js";
 import { PIECE_CATALOG, type PieceEntry, piecesInOrder } from "../lib/piece-catalog.js";
 import { parseCliArgs, UsageError } from "../scripts/cli-args.js";
 import {
@@ -19,6 +18,7 @@ import {
   type OperationOptions,
   type Terminal,
 } from "../scripts/cloudformation-ops.js";
+import { checkParameters, parseParameterFile } from "../scripts/parameter-file.js";
 import { buildPlan, type Plan, type TemplateDocument } from "../scripts/plan.js";
 import { type FakeAws, type Scenario, type StackStep, startFakeAws } from "./support/fake-aws.js";
 
@@ -352,6 +352,20 @@ function examplePlan(command: "deploy" | "destroy"): Plan {
     template,
     check,
   );
+}
+
+/** destroyStack run in process with the SDK clients pointed at the fake, answering `answer`. */
+async function destroyInProcess(
+  t: TestContext,
+  fake: FakeAws,
+  options: { readonly answer: string; readonly yes: boolean },
+): Promise<{ code: number; term: ReturnType<typeof fakeTerminal> }> {
+  const term = fakeTerminal(options.answer);
+  const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
+    yes: options.yes,
+    ...fast,
+  });
+  return { code, term };
 }
 
 /** The block printed after a failure: the failed events, oldest first. */
@@ -816,13 +830,20 @@ describe("npm run destroy against the wire protocols", () => {
     },
   ];
   const destroyArgs = ["destroy", "--stack-name", "fleetline-prod", "--region", "eu-west-3"];
+  /** The created stack with its resources, whose deletion goes as `deletion` unless told. */
+  const createdStack = (more: Scenario = {}): Scenario => ({
+    history: created,
+    resources,
+    execution: deletion,
+    ...more,
+  });
 
   /** Where each of `actions` first happens in the fake's log (-1: never). */
   const firstAt = (fake: FakeAws, ...actions: string[]) =>
     actions.map((a) => fake.actions().indexOf(a));
 
   test("names what is retained, deletes, follows to DELETE_COMPLETE, exit 0", async (t) => {
-    const fake = await fakeAws(t, { history: created, resources, execution: deletion });
+    const fake = await fakeAws(t, createdStack());
     const { status, stdout } = await runCli([...destroyArgs, "--yes"], fake);
     assert.equal(status, 0, stdout);
     assert.match(
@@ -889,38 +910,32 @@ describe("npm run destroy against the wire protocols", () => {
   });
 
   test("a load balancer already deleted by hand is passed over, and the stack deleted", async (t) => {
-    const fake = await fakeAws(t, {
-      history: created,
-      resources,
-      deletedOutsideStack: [albArn("fleetl-LoadB-1")],
-      execution: deletion,
-    });
-    const term = fakeTerminal("");
-    const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
-      yes: true,
-      ...fast,
-    });
+    const fake = await fakeAws(
+      t,
+      createdStack({ deletedOutsideStack: [albArn("fleetl-LoadB-1")] }),
+    );
+    const { code, term } = await destroyInProcess(t, fake, { answer: "", yes: true });
     assert.equal(code, 0, term.text());
     assert.match(term.text(), /turning off deletion protection of .*\n {2}already gone\n/);
     assert.ok(fake.actions().includes("DeleteStack"));
   });
 
   test("ModifyLoadBalancerAttributes refused: exit 1, saying so, and DeleteStack is never called", async (t) => {
-    const fake = await fakeAws(t, {
-      history: created,
-      resources,
-      execution: deletion,
-      faults: {
-        ModifyLoadBalancerAttributes: [
-          {
-            status: 403,
-            code: "AccessDenied",
-            message:
-              "User: arn:aws:iam::123456789012:user/test is not authorized to perform: elasticloadbalancing:ModifyLoadBalancerAttributes",
-          },
-        ],
-      },
-    });
+    const fake = await fakeAws(
+      t,
+      createdStack({
+        faults: {
+          ModifyLoadBalancerAttributes: [
+            {
+              status: 403,
+              code: "AccessDenied",
+              message:
+                "User: arn:aws:iam::123456789012:user/test is not authorized to perform: elasticloadbalancing:ModifyLoadBalancerAttributes",
+            },
+          ],
+        },
+      }),
+    );
     const { status, stdout } = await runCli([...destroyArgs, "--yes"], fake);
     assert.equal(status, 1, stdout);
     assert.ok(
@@ -1023,11 +1038,7 @@ describe("npm run destroy against the wire protocols", () => {
         },
       ],
     });
-    const term = fakeTerminal("");
-    const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
-      yes: true,
-      ...fast,
-    });
+    const { code, term } = await destroyInProcess(t, fake, { answer: "", yes: true });
     assert.equal(code, 1, term.text());
     assert.match(
       term.text(),
@@ -1041,12 +1052,8 @@ describe("npm run destroy against the wire protocols", () => {
 
   for (const answer of ["no", "yes"]) {
     test(`answering "${answer}" deletes nothing and leaves the load balancer protected`, async (t) => {
-      const fake = await fakeAws(t, { history: created, resources });
-      const term = fakeTerminal(answer);
-      const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
-        yes: false,
-        ...fast,
-      });
+      const fake = await fakeAws(t, createdStack({ execution: undefined }));
+      const { code, term } = await destroyInProcess(t, fake, { answer, yes: false });
       assert.equal(code, 1);
       assert.deepEqual(term.asked, ["Type the stack name (fleetline-prod) to delete it: "]);
       assert.match(term.text(), /\nnot deleted\n$/);
@@ -1064,11 +1071,7 @@ describe("npm run destroy against the wire protocols", () => {
       history: [...created, { status: "UPDATE_IN_PROGRESS" }],
       resources,
     });
-    const term = fakeTerminal("fleetline-prod");
-    const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
-      yes: true,
-      ...fast,
-    });
+    const { code, term } = await destroyInProcess(t, fake, { answer: "fleetline-prod", yes: true });
     assert.equal(code, 1);
     assert.match(term.text(), /is busy \(UPDATE_IN_PROGRESS\): nothing was deleted/);
     assert.ok(!fake.actions().includes("DeleteStack"));
@@ -1077,11 +1080,7 @@ describe("npm run destroy against the wire protocols", () => {
 
   test("a missing stack is not an error", async (t) => {
     const fake = await fakeAws(t, {});
-    const term = fakeTerminal("");
-    const code = await destroyStack(sdkClients(t, fake), examplePlan("destroy"), term, {
-      yes: false,
-      ...fast,
-    });
+    const { code, term } = await destroyInProcess(t, fake, { answer: "", yes: false });
     assert.equal(code, 0);
     assert.match(term.text(), /does not exist in eu-west-3; nothing to delete/);
   });
@@ -1187,22 +1186,19 @@ describe("a silent endpoint", () => {
 
 // ---- The layered pieces (cloudformation/pieces/) ----
 
+/** A piece's committed template (cloudformation/pieces/). */
+const committedPiece = (entry: PieceEntry) =>
+  JSON.parse(
+    readFileSync(new URL(`../../cloudformation/pieces/${entry.file}`, import.meta.url), "utf8"),
+  ) as TemplateDocument & {
+    Outputs: Record<string, { Export?: { Name: { "Fn::Sub": string } } }>;
+  };
 const pieceParameters = (entry: PieceEntry): string[] =>
-  Object.keys(
-    (
-      JSON.parse(
-        readFileSync(new URL(`../../cloudformation/pieces/${entry.file}`, import.meta.url), "utf8"),
-      ) as TemplateDocument
-    ).Parameters,
-  );
+  Object.keys(committedPiece(entry).Parameters);
 const piecesArgs = [...deployArgs, "--pieces"];
 /** What a created piece exports, by the committed template (AppName fleetline, EnvName prod). */
 const exportsOf = (entry: PieceEntry): Record<string, string> => {
-  const outputs = (
-    JSON.parse(
-      readFileSync(new URL(`../../cloudformation/pieces/${entry.file}`, import.meta.url), "utf8"),
-    ) as { Outputs: Record<string, { Export?: { Name: { "Fn::Sub": string } } }> }
-  ).Outputs;
+  const outputs = committedPiece(entry).Outputs;
   return Object.fromEntries(
     Object.values(outputs)
       .filter((o) => o.Export)
@@ -1388,13 +1384,16 @@ describe("pieces: --piece / --pieces", () => {
     { status: "CREATE_COMPLETE" },
   ];
 
+  /** A piece whose creation succeeds and then exports what its template exports. */
+  const creatingPiece = (suffix: string) => ({
+    execution: creation,
+    exports: exportsOf(byStack(suffix)),
+  });
+
   test("--pieces deploys every piece in order over the wire, each with its own parameters and template", async (t) => {
     const fake = await fakeAws(t, {
       stacks: Object.fromEntries(
-        piecesInOrder().map((p) => [
-          stackOf(p.stackSuffix),
-          { execution: creation, exports: exportsOf(p) },
-        ]),
+        piecesInOrder().map((p) => [stackOf(p.stackSuffix), creatingPiece(p.stackSuffix)]),
       ),
     });
     const { status, stdout, stderr } = await runCli(piecesArgs, fake);
@@ -1416,10 +1415,7 @@ describe("pieces: --piece / --pieces", () => {
               [...fake.objects.keys()].find((k) => k.includes("/fleetline-prod-fleet/"))!,
             )
           : params.TemplateBody;
-      const committed = JSON.parse(
-        readFileSync(new URL(`../../cloudformation/pieces/${entry.file}`, import.meta.url), "utf8"),
-      ) as object;
-      assert.deepEqual(JSON.parse(body ?? "null"), committed, entry.file);
+      assert.deepEqual(JSON.parse(body ?? "null"), committedPiece(entry), entry.file);
     }
     // Each piece is followed to its end before the next one starts.
     const order = fake.calls
@@ -1438,9 +1434,9 @@ describe("pieces: --piece / --pieces", () => {
   test("a piece that fails stops the run: the later ones are not attempted, exit 1", async (t) => {
     const fake = await fakeAws(t, {
       stacks: {
-        [stackOf("network")]: { execution: creation, exports: exportsOf(byStack("network")) },
-        [stackOf("data")]: { execution: creation, exports: exportsOf(byStack("data")) },
-        [stackOf("cache")]: { execution: creation, exports: exportsOf(byStack("cache")) },
+        [stackOf("network")]: creatingPiece("network"),
+        [stackOf("data")]: creatingPiece("data"),
+        [stackOf("cache")]: creatingPiece("cache"),
         [stackOf("fleet")]: { execution: failedCreation },
       },
     });

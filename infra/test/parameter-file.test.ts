@@ -5,7 +5,7 @@ import {
   checkParameters,
   parseParameterFile,
   type TemplateParameters,
-} from "../lib/parameter-file.js";
+} from "../scripts/parameter-file.js";
 
 // The committed template is the source of truth for names, defaults and constraints; these tests
 // check the validator against it, so a parameter renamed in infra/ shows up here too.

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { DEFAULT_STACK_ID } from "../lib/app.js";
-import { checkParameters } from "../lib/parameter-file.js";
 import { FLEET_SIZE_MAX, FLEET_SIZE_MIN } from "../lib/parameters.js";
+import { checkParameters } from "../scripts/parameter-file.js";
 import { type ResolvedStack, StackRefused, stringsIn } from "./support/cloudformation.js";
 import {
   deployments,
@@ -64,6 +64,15 @@ function synthTimeLiterals(stack: ResolvedStack): string[] {
   }
   return found;
 }
+
+/** The stack `fleetline-prod` in eu-west-3 with the example parameter file. */
+const exampleStack = (): ResolvedStack =>
+  resolve({
+    stackName: "fleetline-prod",
+    region: "eu-west-3",
+    accountId: "111122223333",
+    parameters: exampleParameters,
+  });
 
 describe("the template as CloudFormation resolves it", () => {
   const all = deployments();
@@ -169,12 +178,7 @@ describe("the template as CloudFormation resolves it", () => {
   });
 
   test("the example parameters: no NAT gateway, the distribution's own name and certificate", () => {
-    const stack = resolve({
-      stackName: "fleetline-prod",
-      region: "eu-west-3",
-      accountId: "111122223333",
-      parameters: exampleParameters,
-    });
+    const stack = exampleStack();
     const types = Object.values(stack.resources).map((r) => r.type);
     assert.ok(!types.includes("AWS::EC2::NatGateway"));
     const [id, distribution] = onlyResource(stack, "AWS::CloudFront::Distribution");
@@ -185,6 +189,86 @@ describe("the template as CloudFormation resolves it", () => {
     assert.equal(stack.outputs.SiteUrl, `https://${stack.getAtt(id, "DomainName")}`);
     const [, client] = onlyResource(stack, "AWS::Cognito::UserPoolClient");
     assert.deepEqual(client.properties.CallbackURLs, [`${stack.outputs.SiteUrl}/auth/callback`]);
+  });
+
+  test("alarms and dashboard read the load balancer's metrics of this stack's ALB and target group", () => {
+    const stack = exampleStack();
+    const loadBalancer = stack.getAtt(
+      onlyResource(stack, "AWS::ElasticLoadBalancingV2::LoadBalancer")[0],
+      "LoadBalancerFullName",
+    );
+    const targetGroup = stack.getAtt(
+      onlyResource(stack, "AWS::ElasticLoadBalancingV2::TargetGroup")[0],
+      "TargetGroupFullName",
+    );
+    // The ALB's own 5xx is per load balancer; everything about the targets is per target group
+    // of that load balancer (CloudWatch keys a metric by all of its dimensions).
+    const expected = (metricName: string): Record<string, unknown> =>
+      metricName.startsWith("HTTPCode_ELB_")
+        ? { LoadBalancer: loadBalancer }
+        : { LoadBalancer: loadBalancer, TargetGroup: targetGroup };
+    type Dimension = { Name: string; Value: unknown };
+    const byName = (dimensions: Dimension[]) =>
+      Object.fromEntries(dimensions.map((d) => [d.Name, d.Value]));
+
+    const alarmMetrics: string[] = [];
+    for (const [, alarm] of Object.entries(stack.resources).filter(
+      ([, r]) => r.type === "AWS::CloudWatch::Alarm",
+    )) {
+      const props = alarm.properties as {
+        Namespace?: string;
+        MetricName?: string;
+        Dimensions?: Dimension[];
+        Metrics?: Array<{
+          MetricStat?: {
+            Metric: { Namespace: string; MetricName: string; Dimensions: Dimension[] };
+          };
+        }>;
+      };
+      const metrics = props.Metrics
+        ? props.Metrics.flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []))
+        : [
+            {
+              Namespace: props.Namespace,
+              MetricName: props.MetricName,
+              Dimensions: props.Dimensions,
+            },
+          ];
+      for (const m of metrics.filter((m) => m.Namespace === "AWS/ApplicationELB")) {
+        alarmMetrics.push(m.MetricName!);
+        assert.deepEqual(byName(m.Dimensions!), expected(m.MetricName!), m.MetricName);
+      }
+    }
+    assert.deepEqual(alarmMetrics.sort(), [
+      "HTTPCode_ELB_5XX_Count",
+      "HTTPCode_Target_5XX_Count",
+      "TargetResponseTime",
+      "UnHealthyHostCount",
+    ]);
+
+    // Dashboard metrics: [namespace, name, dimension, value, dimension, value, …, options?].
+    const [, dashboard] = onlyResource(stack, "AWS::CloudWatch::Dashboard");
+    const body = JSON.parse(dashboard.properties.DashboardBody as string) as {
+      widgets: Array<{ properties: { metrics?: unknown[][] } }>;
+    };
+    const dashboardMetrics: string[] = [];
+    for (const metric of body.widgets.flatMap((w) => w.properties.metrics ?? [])) {
+      if (metric[0] !== "AWS/ApplicationELB") continue;
+      const pairs = metric.slice(2).filter((x) => typeof x === "string") as string[];
+      const dimensions: Record<string, unknown> = {};
+      for (let i = 0; i < pairs.length; i += 2) dimensions[pairs[i]!] = pairs[i + 1];
+      dashboardMetrics.push(metric[1] as string);
+      assert.deepEqual(dimensions, expected(metric[1] as string), `dashboard ${metric[1]}`);
+    }
+    assert.deepEqual(dashboardMetrics.sort(), [
+      "HTTPCode_ELB_5XX_Count",
+      "HTTPCode_Target_5XX_Count",
+      "HealthyHostCount",
+      "RequestCount",
+      "TargetResponseTime",
+      "TargetResponseTime",
+      "UnHealthyHostCount",
+    ]);
   });
 });
 

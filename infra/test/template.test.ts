@@ -7,6 +7,7 @@ import { App, BootstraplessSynthesizer, Stack, Validations } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { createApp, synthesizeTemplate, synthesizeTemplates, TEMPLATE_FILES } from "../lib/app.js";
+import { auditAcknowledgements, nagAcknowledgements } from "./support/nag.js";
 
 const dirs: string[] = [];
 function outdir(): string {
@@ -71,17 +72,7 @@ describe("cdk-nag", () => {
 
   test("acknowledgements sit on the resources they concern, each with its own reason", () => {
     const { app } = createApp({ outdir: outdir(), nag: false });
-    const acknowledged: Array<{ path: string; id: string; reason: string }> = [];
-    for (const construct of app.node.findAll()) {
-      for (const entry of construct.node.metadata) {
-        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-        for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
-          // Only ours: the CDK itself acknowledges some CloudFormation-Validate rules.
-          if (!id.replace(/^annotation::/i, "").startsWith("AwsSolutions-")) continue;
-          acknowledged.push({ path: construct.node.path, id, reason });
-        }
-      }
-    }
+    const acknowledged = nagAcknowledgements(app);
     assert.ok(acknowledged.length > 0);
     // None on the stack or app: every acknowledgement is scoped to a construct below the stack.
     for (const a of acknowledged) {
@@ -100,43 +91,8 @@ describe("cdk-nag", () => {
 
   test("every acknowledgement still matches a finding on its construct (none is stale)", () => {
     const { app } = createApp({ outdir: outdir(), nag: false });
-    const acknowledged: Array<{ path: string; id: string }> = [];
-    for (const construct of app.node.findAll()) {
-      for (const entry of construct.node.metadata) {
-        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-        for (const raw of Object.keys(entry.data as Record<string, string>)) {
-          const id = raw.replace(/^annotation::/i, "");
-          if (id.startsWith("AwsSolutions-")) acknowledged.push({ path: construct.node.path, id });
-        }
-      }
-    }
-    // Run the pack blind to acknowledgements: it reads the metadata key at check time.
-    const holder = Validations as unknown as { ACKNOWLEDGED_RULES_METADATA_KEY: string };
-    const key = holder.ACKNOWLEDGED_RULES_METADATA_KEY;
-    holder.ACKNOWLEDGED_RULES_METADATA_KEY = "fleetline:test:no-acknowledgements";
-    let findings: Array<{ rule: string; path: string }>;
-    try {
-      findings = new AwsSolutionsChecks()
-        .validateScope(app)
-        .violations.flatMap((v) =>
-          v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? "" })),
-        );
-    } finally {
-      holder.ACKNOWLEDGED_RULES_METADATA_KEY = key;
-    }
-    const stale = acknowledged.filter(
-      (a) =>
-        !findings.some(
-          (f) => f.rule === a.id && (f.path === a.path || f.path.startsWith(`${a.path}/`)),
-        ),
-    );
+    const { acknowledged, stale, uncovered } = auditAcknowledgements(app);
     assert.deepEqual(stale, []);
-    const uncovered = findings.filter(
-      (f) =>
-        !acknowledged.some(
-          (a) => f.rule === a.id && (f.path === a.path || f.path.startsWith(`${a.path}/`)),
-        ),
-    );
     assert.deepEqual(uncovered, []);
     assert.equal(acknowledged.length, 36, "README quotes this count");
   });

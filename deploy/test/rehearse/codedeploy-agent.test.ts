@@ -20,9 +20,10 @@ import {
   type S3Location,
 } from "../../src/rehearse/codedeploy-agent.js";
 import type { Revision } from "../../src/rehearse/deployment.js";
-import { lifecycleEvents, newDeploymentId } from "../../src/rehearse/lifecycle.js";
+import { newDeploymentId } from "../../src/rehearse/lifecycle.js";
 import { type LocalInstance, webUser } from "../../src/rehearse/local-instance.js";
 import {
+  AGENT_LIFECYCLE,
   repoRoot,
   type SmallFleet,
   scriptRevision,
@@ -61,7 +62,7 @@ async function setup(t: TestContext) {
   return { fleet, dir, instance, root: instance.root };
 }
 
-const eventNames = lifecycleEvents.map((e) => e.name);
+const eventNames = [...AGENT_LIFECYCLE];
 
 test("every event runs in the agent's order, the first deployment skips the previous revision's events", async (t) => {
   const { fleet, dir } = await setup(t);

@@ -2,10 +2,16 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { lifecycleEvents } from "../../src/rehearse/lifecycle.js";
 import { LocalFleet } from "../../src/rehearse/local-fleet.js";
 import { Rehearsal } from "../../src/rehearse/rehearsal.js";
-import { buildArtifact, onCleanup, repoRoot, revisionFrom, tempDir } from "../support.js";
+import {
+  AGENT_LIFECYCLE,
+  buildArtifact,
+  onCleanup,
+  repoRoot,
+  revisionFrom,
+  tempDir,
+} from "../support.js";
 
 interface AutocannonResult {
   readonly errors: number;
@@ -96,7 +102,7 @@ test("a rolling deployment under 10 s of load fails no request and leaves every 
   for (const instance of update.instances) {
     assert.deepEqual(
       instance.events.map((e) => `${e.event} ${e.status}`),
-      lifecycleEvents.map(({ name }) =>
+      AGENT_LIFECYCLE.map((name) =>
         [
           "BeforeBlockTraffic",
           "AfterBlockTraffic",

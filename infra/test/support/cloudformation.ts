@@ -19,7 +19,7 @@
  * logical id so two resolutions of the same stack are identical.
  */
 import { createHash } from "node:crypto";
-import type { TemplateParameter } from "../../lib/parameter-file.js";
+import type { TemplateParameter } from "../../scripts/parameter-file.js";
 
 export interface StackContext {
   readonly stackName: string;
@@ -654,8 +654,14 @@ function modelOf(view: ResourceView, where: string): ResourceModel {
       };
     }
     case "AWS::ElasticLoadBalancingV2::Listener": {
+      // As in AWS, the listener's ARN carries its load balancer's: `listener/app/<name>/<id>/<id>`
+      // (the CDK reads the load balancer's full name back from it for target group metrics).
       const id = digest(view.ctx.stackName, view.logicalId).slice(0, 16);
-      return { ref: arn(view, "elasticloadbalancing", `listener/app/x/${id}`), attributes: {} };
+      const loadBalancerArn = asString(p().LoadBalancerArn, `${view.logicalId}.LoadBalancerArn`);
+      return {
+        ref: `${loadBalancerArn.replace(":loadbalancer/", ":listener/")}/${id}`,
+        attributes: {},
+      };
     }
     case "AWS::AutoScaling::AutoScalingGroup":
       return { ref: named(view, "AutoScalingGroupName", 255), attributes: {} };
