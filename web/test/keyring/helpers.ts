@@ -28,6 +28,19 @@ export function recordingLogger(): KeyRingLogger & { readonly entries: LogEntry[
   return { entries, info: at("info"), warn: at("warn"), error: at("error") };
 }
 
+/** Whether the ring logged that its store answers again after a failure (what operators see). */
+export function loggedRecovery(logger: { readonly entries: readonly LogEntry[] }): boolean {
+  return logger.entries.some((e) => e.msg === "key ring: store reachable again");
+}
+
+/** Whether the ring logged a store failure whose message matches `pattern`. */
+export function loggedStoreError(
+  logger: { readonly entries: readonly LogEntry[] },
+  pattern: RegExp,
+): boolean {
+  return logger.entries.some((e) => e.level === "error" && pattern.test(String(e.obj.err)));
+}
+
 /** A fresh temporary directory, removed after the test. */
 export async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "fleetline-keyring-"));
