@@ -5,9 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import type { Redis } from "ioredis";
+import { FileKeyStore } from "../../src/keyring/file-store.js";
+import { KeyRing, type KeyRingOptions } from "../../src/keyring/key-ring.js";
 import type { KeyStore } from "../../src/keyring/key-store.js";
 import type { KeyRingLogger } from "../../src/keyring/logger.js";
 import { createRedisClient } from "../../src/keyring/redis-client.js";
+import { RedisKeyStore } from "../../src/keyring/redis-store.js";
 import type { SigningKey } from "../../src/keyring/signing-key.js";
 import { TEST_REDIS_HOST, TEST_REDIS_PORT } from "./redis-available.js";
 
@@ -61,6 +64,28 @@ export function redisPrefix(t: TestContext): string {
     }
   });
   return prefix;
+}
+
+/** Where rings share their keys: a directory (file store) or a prefix in the test Redis. */
+export type SharedStore = { readonly dir: string } | { readonly redisPrefix: string };
+
+/**
+ * A ring on its own store object over a shared store, as another instance (process) would
+ * have; closed after the test. The hour-long interval keeps its timer out of the way.
+ */
+export async function openSharedRing(
+  t: TestContext,
+  shared: SharedStore,
+  options: Partial<KeyRingOptions> = {},
+): Promise<KeyRing> {
+  const logger = recordingLogger();
+  const store =
+    "dir" in shared
+      ? new FileKeyStore({ dir: shared.dir, logger })
+      : new RedisKeyStore({ redis: testRedisClient(), prefix: shared.redisPrefix, logger });
+  const ring = await KeyRing.open({ store, logger, refreshIntervalMs: 3_600_000, ...options });
+  t.after(() => ring.close());
+  return ring;
 }
 
 /** A plain client for the test Redis, for setup and inspection. */
