@@ -142,6 +142,22 @@ test("a revoked key is not found, and a replacement active at once takes over si
   assert.equal(stored.get(replacement.id)?.revoked, false);
 });
 
+test("a key revoked here stays refused after a refresh that loads it unrevoked from the store", async (t) => {
+  const { ring, store } = await openRing(t);
+  const doomed = ring.signingKey();
+  // The store is down while the key is revoked: the revocation exists on this instance only.
+  store.failing = true;
+  await assert.rejects(ring.revoke(doomed.id), /unreachable/);
+  assert.equal(ring.find(doomed.id), undefined);
+  store.failing = false;
+  await ring.refresh();
+  const stored = (await store.inner.load()).find((k) => k.id === doomed.id);
+  assert.equal(stored?.revoked, false, "the store still holds the key unrevoked");
+  assert.equal(ring.find(doomed.id), undefined, "the revocation survived the refresh");
+  assert.equal(await ring.resolve(doomed.id), undefined);
+  assert.notEqual(ring.signingKey().id, doomed.id);
+});
+
 test("revoking an id the ring and the store do not know throws KeyNotFoundError", async (t) => {
   const { ring } = await openRing(t);
   await assert.rejects(ring.revoke("NoSuchKeyId01"), KeyNotFoundError);
