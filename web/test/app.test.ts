@@ -327,6 +327,15 @@ describe("users", () => {
     assert.match(res.body, /page link is not valid/);
   });
 
+  test("a page cursor sent twice is a 400 page saying so, an odd notice is ignored", async () => {
+    const twice = await t.inject({ url: "/users?cursor=a&cursor=b" });
+    assert.equal(twice.statusCode, 400);
+    assert.match(twice.body, /page link is not valid; start again from the first page/);
+    const notice = await t.inject({ url: "/users?done=created&done=deleted" });
+    assert.equal(notice.statusCode, 200);
+    assert.doesNotMatch(notice.body, /class="notice"/);
+  });
+
   test("the list pages through more users than fit on one page", async () => {
     for (let i = 0; i < 12; i++)
       await t.users.create({ firstName: `Page${i}`, lastName: "Walker" });
