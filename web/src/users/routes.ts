@@ -49,6 +49,40 @@ function refusal(request: FastifyRequest): FormErrors | undefined {
   return formErrors(request.body, error.issues);
 }
 
+/** The create or edit form, empty, filled from the store, or refilled after a refusal. */
+function renderForm(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  form: { readonly state: FormState; readonly id?: string; readonly version?: number },
+) {
+  const editing = form.id !== undefined;
+  const title = editing ? "Edit a user" : "Create a user";
+  return reply.render({
+    status: form.state.errors === undefined ? 200 : 400,
+    title,
+    section: "users",
+    body: html`<h1>${title}</h1>${userForm({
+      action: editing ? `/users/${form.id}` : "/users",
+      csrf: request.csrfToken(reply),
+      state: form.state,
+      submitLabel: editing ? "Save" : "Create",
+      ...(form.version !== undefined && { version: form.version }),
+    })}`,
+  });
+}
+
+// The empty form is the same for everyone but its token: rendered once (bench/README.md).
+const newUserBody = prerender(
+  ["csrf"],
+  (m) =>
+    html`<h1>Create a user</h1>${userForm({
+      action: "/users",
+      csrf: m.csrf,
+      state: { values: { firstName: "", lastName: "" } },
+      submitLabel: "Create",
+    })}`,
+);
+
 export async function usersRoutes(
   fastify: FastifyInstance,
   options: UsersRoutesOptions,
@@ -67,28 +101,6 @@ export async function usersRoutes(
   // Every route that waits on the store says so: load shedding refuses them first.
   const config = { usesStore: true } as const;
 
-  /** The create or edit form, empty, filled from the store, or refilled after a refusal. */
-  function renderForm(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    form: { readonly state: FormState; readonly id?: string; readonly version?: number },
-  ) {
-    const editing = form.id !== undefined;
-    const title = editing ? "Edit a user" : "Create a user";
-    return reply.render({
-      status: form.state.errors === undefined ? 200 : 400,
-      title,
-      section: "users",
-      body: html`<h1>${title}</h1>${userForm({
-        action: editing ? `/users/${form.id}` : "/users",
-        csrf: request.csrfToken(reply),
-        state: form.state,
-        submitLabel: editing ? "Save" : "Create",
-        ...(form.version !== undefined && { version: form.version }),
-      })}`,
-    });
-  }
-
   app.get("/users", { config, schema: { querystring: listQuery } }, async (request, reply) => {
     const { cursor, done } = request.query;
     const result = await users.list(pageSize, cursor || undefined, {
@@ -106,17 +118,6 @@ export async function usersRoutes(
     });
   });
 
-  // The empty form is the same for everyone but its token: rendered once (bench/README.md).
-  const newUserBody = prerender(
-    ["csrf"],
-    (m) =>
-      html`<h1>Create a user</h1>${userForm({
-        action: "/users",
-        csrf: m.csrf,
-        state: { values: { firstName: "", lastName: "" } },
-        submitLabel: "Create",
-      })}`,
-  );
   app.get("/users/new", async (request, reply) =>
     reply.render({
       title: "Create a user",
