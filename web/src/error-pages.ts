@@ -8,6 +8,7 @@ import type {
   FastifyServerOptions,
 } from "fastify";
 import { AntiforgeryError } from "./antiforgery/plugin.js";
+import { SignInRequiredError } from "./auth/plugin.js";
 import { RateLimitedError } from "./rate-limit.js";
 import { OverloadedError } from "./shedding.js";
 import { StoreBusyError, StoreUnavailableError } from "./users/errors.js";
@@ -78,6 +79,15 @@ for a long time. If it happens on every other submit, the instances behind the l
 not share their signing keys (the original system's bug; <code>npm start -- --keyring memory</code>
 shows it on purpose).</p>
 <p><a class="button" href="/users">Back to the users list</a></p>`,
+    };
+  }
+  if (error instanceof SignInRequiredError) {
+    return {
+      status: 403,
+      title: "Sign in first",
+      body: html`<h1>Sign in first</h1>
+<p class="lead">Only signed-in operators can change anything here. Nothing was saved.</p>
+<p><a class="button" href="/auth/sign-in">Sign in</a></p>`,
     };
   }
   if (error instanceof RateLimitedError) {
@@ -164,6 +174,8 @@ function logFor(request: FastifyRequest, error: FastifyError, status: number): v
         ? `anti-forgery rejection: ${error.reason} (key id ${error.keyId})`
         : `anti-forgery rejection: ${error.reason}`,
     );
+  } else if (error instanceof SignInRequiredError) {
+    request.log.info({ method: request.method, url: request.url }, "refused: not signed in");
   } else if (error instanceof StoreUnavailableError) {
     request.log.error({ err: error }, "user store unavailable");
   } else if (error instanceof OverloadedError || error instanceof StoreBusyError) {

@@ -63,6 +63,22 @@ describe("anonymous visitors", () => {
     }
   });
 
+  test("POSTs are refused before their body is read: too large or not a form, still sign in first", async () => {
+    for (const [type, payload] of [
+      [FORM_HEADERS["content-type"], form({ firstName: "x".repeat(40_000), lastName: "y" })],
+      ["application/json", JSON.stringify({ firstName: "J", lastName: "S" })],
+    ] as const) {
+      const res = await t.app.inject({
+        method: "POST",
+        url: "/users",
+        headers: { "content-type": type },
+        payload,
+      });
+      assert.equal(res.statusCode, 403, type);
+      assert.match(res.body, /Sign in first/);
+    }
+  });
+
   test("POSTs are refused with a page and store nothing, whatever they carry", async () => {
     const before = await userCount();
     // A genuine token and cookie from a real session, sent without the session cookie.
