@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import fastifyStatic from "@fastify/static";
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import {
   type AccessControlConfig,
@@ -10,10 +10,9 @@ import {
   registerAccessControl,
   signInOrigins,
 } from "./access-control.js";
-import { clientErrorPage } from "./client-error-page.js";
 import type { Config } from "./config.js";
 import { deadlinePlugin } from "./deadline.js";
-import { installErrorHandling } from "./errors.js";
+import { ErrorPages } from "./error-pages.js";
 import { homeRoutes } from "./home/routes.js";
 import type { KeyRing } from "./keyring/index.js";
 import { type RequestLogConfig, requestLogOptions } from "./request-log.js";
@@ -21,8 +20,6 @@ import { siteSecurityHeaders } from "./security-headers.js";
 import { sheddingPlugin } from "./shedding.js";
 import type { UsersRepository } from "./users/repository.js";
 import { usersRoutes } from "./users/routes.js";
-import { page } from "./views/layout.js";
-import { refusedBody } from "./views/refused.js";
 import { replyPagePlugin } from "./views/reply-page.js";
 
 export interface AppDeps extends AccessControlDeps {
@@ -60,7 +57,17 @@ export type AppConfig = Pick<
 
 /** Builds the web app without listening, so tests drive it with inject() or listen on port 0. */
 export async function buildApp(config: AppConfig, deps: AppDeps): Promise<FastifyInstance> {
-  const siteHeaders = siteSecurityHeaders(signInOrigins(config));
+  // The headers every response carries, however it leaves (see security-headers.ts for why
+  // they are worked out once rather than by @fastify/helmet per request).
+  const fixedHeaders = [
+    ...siteSecurityHeaders(signInOrigins(config)),
+    ["x-served-by", deps.instanceId],
+  ] as const;
+  const errorPages = new ErrorPages({
+    instanceId: deps.instanceId,
+    fixedHeaders,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+  });
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     ...requestLogOptions(config),
@@ -70,33 +77,14 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     // Slow or stalled clients must not hold a connection for ever.
     requestTimeout: 30_000,
     // Requests Node's parser refuses (headers over 16 KB, control characters) get a page too.
-    clientErrorHandler: clientErrorPage(deps.instanceId, siteHeaders),
-    // A malformed %-escape (400) or an overlong id (414) is refused before routing, where no hook
-    // or reply decorator runs: answer with a page like every other 4xx, not Fastify's JSON.
-    frameworkErrors: (error, request, reply) => {
-      request.log.info({ code: error.code, url: request.url }, "client error");
-      for (const [name, value] of siteHeaders) reply.header(name, value);
-      void (reply as FastifyReply)
-        .code(error.statusCode ?? 400)
-        .header("x-served-by", deps.instanceId)
-        .header("cache-control", "no-store")
-        .type("text/html; charset=utf-8")
-        .send(
-          page({
-            title: "Bad request",
-            instanceId: deps.instanceId,
-            body: refusedBody(
-              "The address is not valid (a malformed %-escape, or a part that is too long).",
-            ),
-          }),
-        );
-    },
+    clientErrorHandler: errorPages.clientErrorHandler,
+    // A malformed %-escape (400) or an overlong id (414) is refused before routing, where no
+    // hook or reply decorator runs.
+    frameworkErrors: errorPages.frameworkErrors,
   }) as unknown as FastifyInstance;
 
-  const headers = [...siteHeaders, ["x-served-by", deps.instanceId]] as const;
-  // One synchronous hook for every fixed header (see security-headers.ts for why not @fastify/helmet).
   app.addHook("onRequest", (_request, reply, done) => {
-    for (const [name, value] of headers) reply.header(name, value);
+    for (const [name, value] of fixedHeaders) reply.header(name, value);
     done();
   });
 
@@ -111,7 +99,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   await app.register(formbody);
   await app.register(replyPagePlugin, { instanceId: deps.instanceId });
   // Before any plugin adds routes: Fastify binds a route to the error handler set when it is added.
-  installErrorHandling(app, { bodyLimit: config.BODY_LIMIT_BYTES });
+  errorPages.install(app);
   await registerAccessControl(app, config, deps);
   await app.register(fastifyStatic, {
     root: PUBLIC_DIR,

@@ -8,10 +8,6 @@ declare module "fastify" {
     /** A fresh anti-forgery token for a form on this page, bound to the signed-in session. */
     csrfToken(reply: FastifyReply): string;
   }
-  interface FastifyContextConfig {
-    /** Set `false` to opt a state-changing route out of anti-forgery checks (none does today). */
-    csrf?: boolean;
-  }
 }
 
 /** A request refused by the anti-forgery check; rendered as a 403 page by the error handler. */
@@ -28,8 +24,6 @@ export class AntiforgeryError extends Error {
 
 export interface AntiforgeryOptions {
   readonly keyRing: KeyRing;
-  /** Form field carrying the token; default "_csrf". Also accepted in the `x-csrf-token` header. */
-  readonly fieldName?: string;
   /** Origins our pages are served from (PUBLIC_ORIGIN); a POST with any other Origin is refused. */
   readonly allowedOrigins: readonly string[];
   /** How long a token verifies after it was issued; default 4 h. */
@@ -57,7 +51,6 @@ async function antiforgery(
   app: import("fastify").FastifyInstance,
   options: AntiforgeryOptions,
 ): Promise<void> {
-  const field = options.fieldName ?? "_csrf";
   const { keyRing } = options;
   const allowedOrigins = new Set(options.allowedOrigins);
   const maxAgeSeconds = options.tokenTtlSeconds;
@@ -71,12 +64,12 @@ async function antiforgery(
 
   app.addHook("preHandler", async (request) => {
     if (SAFE_METHODS.has(request.method)) return;
-    if (request.routeOptions.config.csrf === false) return;
     if (crossSite(request, allowedOrigins)) throw new AntiforgeryError("cross-site");
     const sessionId = request.session?.sid;
     if (sessionId === undefined) throw new AntiforgeryError("missing-session");
     const body = request.body as Record<string, unknown> | undefined;
-    const token = body?.[field] ?? request.headers["x-csrf-token"];
+    // Only from the form's hidden field: the pages have no script that could set a header.
+    const token = body?._csrf;
     const result = await verifyToken(keyRing, token, sessionId, {
       ...(maxAgeSeconds !== undefined && { maxAgeSeconds }),
     });

@@ -16,6 +16,15 @@ import {
   signInFlowCookieName,
 } from "./sign-in-flow.js";
 
+/** A state-changing request without a session: refused (403) before its body is read. */
+export class SignInRequiredError extends Error {
+  override readonly name = "SignInRequiredError";
+  readonly statusCode = 403;
+  constructor() {
+    super("not signed in");
+  }
+}
+
 declare module "fastify" {
   interface FastifyRequest {
     /** The signed-in operator, or null: set for every request before any route runs. */
@@ -89,14 +98,8 @@ async function auth(app: FastifyInstance, options: AuthOptions): Promise<void> {
           : `/auth/sign-in?returnTo=${encodeURIComponent(returnTo)}`;
       return reply.header("cache-control", "no-store").redirect(target, 303);
     }
-    request.log.info({ method: request.method, url: request.url }, "refused: not signed in");
-    return reply.render({
-      status: 403,
-      title: "Sign in first",
-      body: html`<h1>Sign in first</h1>
-<p class="lead">Only signed-in operators can change anything here. Nothing was saved.</p>
-<p><a class="button" href="/auth/sign-in">Sign in</a></p>`,
-    });
+    // Before the body is read: the error pages answer it (src/error-pages.ts).
+    throw new SignInRequiredError();
   });
 
   function unavailable(reply: FastifyReply, what: string) {

@@ -9,9 +9,10 @@ export interface HomeRoutesOptions {
   readonly keyRing: KeyRing;
   readonly keyStoreKind: string;
   readonly debugRoutes: boolean;
-  /** Per-dependency budget of /health/ready; default 2000 ms (the ALB health check times out at 5 s). */
-  readonly readinessTimeoutMs?: number;
 }
+
+/** Per-dependency budget of /health/ready: well inside the ALB health check's 5 s timeout. */
+const READINESS_CHECK_TIMEOUT_MS = 2000;
 
 /** Outcome of one dependency probe; `error` goes to the log only, never into the answer. */
 async function check(
@@ -52,7 +53,6 @@ export function isLoopback(address: string): boolean {
 
 export async function homeRoutes(app: FastifyInstance, options: HomeRoutesOptions): Promise<void> {
   const { instanceId, users, keyRing } = options;
-  const readinessTimeout = options.readinessTimeoutMs ?? 2000;
 
   app.get("/", async (request, reply) =>
     reply.render({
@@ -95,8 +95,8 @@ tokens with the same shared key ring (<code>${options.keyStoreKind}</code> store
       return reply.callNotFound();
     }
     const results = await Promise.all([
-      check("dynamodb", (signal) => users.ping({ signal }), readinessTimeout),
-      check("keystore", () => keyRing.ping(), readinessTimeout),
+      check("dynamodb", (signal) => users.ping({ signal }), READINESS_CHECK_TIMEOUT_MS),
+      check("keystore", () => keyRing.ping(), READINESS_CHECK_TIMEOUT_MS),
     ]);
     const failing = results.filter((r) => !r.ok);
     if (failing.length > 0) request.log.warn({ failing }, "not ready");

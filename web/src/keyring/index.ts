@@ -1,7 +1,7 @@
 // The key ring's public surface; the rest of the app imports from here only.
 export { type CreateKeyStoreOptions, createKeyStore } from "./create-key-store.js";
 export { FileKeyStore, type FileKeyStoreOptions } from "./file-store.js";
-export { KeyRing, type KeyRingOptions, type KeyRingStatus } from "./key-ring.js";
+export { KeyRing, type KeyRingOptions } from "./key-ring.js";
 export { KeyNotFoundError, type KeyStore, type KeyStoreKind } from "./key-store.js";
 export type { KeyRingLogger } from "./logger.js";
 export { MemoryKeyStore } from "./memory-store.js";

@@ -43,21 +43,6 @@ export interface KeyRingOptions {
   readonly now?: () => number;
 }
 
-export interface KeyRingStatus {
-  /** The store's kind: memory, file or redis. */
-  readonly store: string;
-  /** Keys that still verify (not revoked, not expired). */
-  readonly keys: number;
-  /** Of those, keys this instance holds but has not managed to write to the store yet. */
-  readonly unpublished: number;
-  readonly signingKeyId?: string;
-  /** End of the last refresh that reached the store. */
-  readonly lastRefreshAt?: Date;
-  /** Why the last store operation failed; cleared by the next successful refresh. */
-  readonly lastError?: string;
-  readonly lastErrorAt?: Date;
-}
-
 /**
  * The anti-forgery key ring, cached in memory so that signing and verifying do no I/O, and
  * kept in step with the other instances through a shared {@link KeyStore}.
@@ -82,9 +67,8 @@ export class KeyRing {
   #published = new Set<string>();
   #refreshing: Promise<void> | undefined;
   #lastUnknownRefreshAt = Number.NEGATIVE_INFINITY;
-  #lastRefreshAt: Date | undefined;
+  /** Why the last store operation failed; cleared by the next successful refresh. */
   #lastError: string | undefined;
-  #lastErrorAt: Date | undefined;
   #lastErrorLoggedAt = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -185,8 +169,8 @@ export class KeyRing {
 
   /**
    * Reloads the ring from the store, writes any key the store lacks, and creates keys that are
-   * due. Never rejects: on a store failure the cached keys stay in use and the error is logged
-   * and shown in status(). Concurrent calls share one refresh.
+   * due. Never rejects: on a store failure the cached keys stay in use and the error is logged.
+   * Concurrent calls share one refresh.
    */
   refresh(): Promise<void> {
     if (this.#closed) return Promise.resolve();
@@ -248,27 +232,6 @@ export class KeyRing {
     await this.#store.ping();
   }
 
-  status(): KeyRingStatus {
-    const now = this.#now();
-    let keys = 0;
-    let unpublished = 0;
-    for (const key of this.#keys.values()) {
-      if (!isUsable(key, now)) continue;
-      keys++;
-      if (!this.#published.has(key.id)) unpublished++;
-    }
-    const signing = this.#selectSigningKey(now);
-    return {
-      store: this.#store.kind,
-      keys,
-      unpublished,
-      ...(signing !== undefined && { signingKeyId: signing.id }),
-      ...(this.#lastRefreshAt !== undefined && { lastRefreshAt: this.#lastRefreshAt }),
-      ...(this.#lastError !== undefined && { lastError: this.#lastError }),
-      ...(this.#lastErrorAt !== undefined && { lastErrorAt: this.#lastErrorAt }),
-    };
-  }
-
   /** Stops the timer, waits for a refresh under way, and closes the store. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -301,12 +264,10 @@ export class KeyRing {
         storedBefore = new Set(this.#published);
         this.#merge(await this.#store.load(), storedBefore);
       }
-      this.#lastRefreshAt = new Date(this.#now());
       if (this.#lastError !== undefined) {
         this.#logger.info({ store: this.#store.kind }, "key ring: store reachable again");
       }
       this.#lastError = undefined;
-      this.#lastErrorAt = undefined;
     } catch (err) {
       const firstFailure = this.#lastError === undefined;
       this.#recordError(err, "key ring: refresh failed, verifying with cached keys");
@@ -396,7 +357,6 @@ export class KeyRing {
     const now = this.#now();
     const repeated = message === this.#lastError;
     this.#lastError = message;
-    this.#lastErrorAt = new Date(now);
     if (repeated && now - this.#lastErrorLoggedAt < this.#refreshIntervalMs) return;
     this.#lastErrorLoggedAt = now;
     this.#logger.error({ store: this.#store.kind, err: message }, msg);

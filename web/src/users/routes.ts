@@ -1,41 +1,96 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { SchemaValidationError, validatorCompiler, type ZodTypeProvider } from "../route-schema.js";
 import { Html, html } from "../views/html.js";
 import { prerender } from "../views/prerender.js";
 import { UserNotFoundError, VersionConflictError } from "./errors.js";
 import type { UsersRepository } from "./repository.js";
 import type { User } from "./user.js";
-import { parseVersion, validateUserForm } from "./validation.js";
-import { deleteConfirm, editConflict, userForm, usersList } from "./views.js";
+import {
+  createUserBody,
+  deleteUserBody,
+  editUserBody,
+  type FormErrors,
+  formErrors,
+  versionRefused,
+} from "./validation.js";
+import { deleteConfirm, editConflict, type FormState, userForm, usersList } from "./views.js";
 
 export interface UsersRoutesOptions {
   readonly users: UsersRepository;
   readonly pageSize: number;
 }
 
-type IdParams = { readonly id: string };
-type FormBody = Record<string, unknown> | undefined;
-
 class BadFormError extends Error {
   readonly statusCode = 400;
 }
 
-function versionOf(body: FormBody): number {
-  const version = parseVersion(body?.version);
-  if (version === undefined) {
-    throw new BadFormError("The form is missing its version field; reload the page and try again.");
-  }
-  return version;
+const idParams = z.object({ id: z.string() });
+
+const listQuery = z.object({
+  cursor: z
+    .string({ error: "That page link is not valid; start again from the first page." })
+    .optional(),
+  // Only ever set by our own redirects; anything else (sent twice, unknown) shows no notice.
+  done: z.string().optional().catch(undefined),
+});
+
+/**
+ * The schema's refusal of a form, if any. Validation errors are attached rather than thrown
+ * (`attachValidation`), so the anti-forgery check (a preHandler) still runs before a bad form
+ * is answered: a forged post is a 403 whatever it carries.
+ */
+function refusal(request: FastifyRequest): FormErrors | undefined {
+  const error = request.validationError;
+  if (error === undefined) return undefined;
+  if (!(error instanceof SchemaValidationError)) throw error;
+  const version = versionRefused(error.issues);
+  if (version !== undefined) throw new BadFormError(version);
+  return formErrors(request.body, error.issues);
 }
 
-function single(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
+/** The create or edit form, empty, filled from the store, or refilled after a refusal. */
+function renderForm(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  form: { readonly state: FormState; readonly id?: string; readonly version?: number },
+) {
+  const editing = form.id !== undefined;
+  const title = editing ? "Edit a user" : "Create a user";
+  return reply.render({
+    status: form.state.errors === undefined ? 200 : 400,
+    title,
+    section: "users",
+    body: html`<h1>${title}</h1>${userForm({
+      action: editing ? `/users/${form.id}` : "/users",
+      csrf: request.csrfToken(reply),
+      state: form.state,
+      submitLabel: editing ? "Save" : "Create",
+      ...(form.version !== undefined && { version: form.version }),
+    })}`,
+  });
 }
+
+// The empty form is the same for everyone but its token: rendered once (bench/README.md).
+const newUserBody = prerender(
+  ["csrf"],
+  (m) =>
+    html`<h1>Create a user</h1>${userForm({
+      action: "/users",
+      csrf: m.csrf,
+      state: { values: { firstName: "", lastName: "" } },
+      submitLabel: "Create",
+    })}`,
+);
 
 export async function usersRoutes(
-  app: FastifyInstance,
+  fastify: FastifyInstance,
   options: UsersRoutesOptions,
 ): Promise<void> {
   const { users, pageSize } = options;
+  // Scoped to this plugin: these routes' schemas are zod schemas.
+  fastify.setValidatorCompiler(validatorCompiler);
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   async function load(request: FastifyRequest, id: string): Promise<User> {
     const user = await users.get(id, { signal: request.deadline() });
@@ -44,40 +99,25 @@ export async function usersRoutes(
   }
 
   // Every route that waits on the store says so: load shedding refuses them first.
-  const store = { config: { usesStore: true } } as const;
+  const config = { usesStore: true } as const;
 
-  app.get(
-    "/users",
-    store,
-    async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply) => {
-      const cursor = single(request.query.cursor);
-      const result = await users.list(pageSize, cursor || undefined, {
-        signal: request.deadline(),
-      });
-      return reply.render({
-        title: "Users",
-        section: "users",
-        body: usersList({
-          users: result.users,
-          next: result.next,
-          isFirstPage: !cursor,
-          notice: single(request.query.done),
-        }),
-      });
-    },
-  );
+  app.get("/users", { config, schema: { querystring: listQuery } }, async (request, reply) => {
+    const { cursor, done } = request.query;
+    const result = await users.list(pageSize, cursor || undefined, {
+      signal: request.deadline(),
+    });
+    return reply.render({
+      title: "Users",
+      section: "users",
+      body: usersList({
+        users: result.users,
+        next: result.next,
+        isFirstPage: !cursor,
+        notice: done,
+      }),
+    });
+  });
 
-  // The empty form is the same for everyone but its token: rendered once (bench/README.md).
-  const newUserBody = prerender(
-    ["csrf"],
-    (m) =>
-      html`<h1>Create a user</h1>${userForm({
-        action: "/users",
-        csrf: m.csrf,
-        state: { values: { firstName: "", lastName: "" } },
-        submitLabel: "Create",
-      })}`,
-  );
   app.get("/users/new", async (request, reply) =>
     reply.render({
       title: "Create a user",
@@ -88,71 +128,48 @@ export async function usersRoutes(
 
   app.post(
     "/users",
-    store,
-    async (request: FastifyRequest<{ Body: FormBody }>, reply: FastifyReply) => {
-      const result = validateUserForm(request.body);
-      if (!result.value) {
-        return reply.render({
-          status: 400,
-          title: "Create a user",
-          section: "users",
-          body: html`<h1>Create a user</h1>${userForm({
-            action: "/users",
-            csrf: request.csrfToken(reply),
-            state: { values: result.entered, errors: result.errors },
-            submitLabel: "Create",
-          })}`,
+    { config, attachValidation: true, schema: { body: createUserBody } },
+    async (request, reply) => {
+      const refused = refusal(request);
+      if (refused) {
+        return renderForm(request, reply, {
+          state: { values: refused.entered, errors: refused.errors },
         });
       }
-      const user = await users.create(result.value, { signal: request.deadline() });
+      const { firstName, lastName } = request.body;
+      const user = await users.create({ firstName, lastName }, { signal: request.deadline() });
       request.log.info({ userId: user.id }, "user created");
       return reply.redirect("/users?done=created", 303);
     },
   );
 
-  app.get(
-    "/users/:id/edit",
-    store,
-    async (request: FastifyRequest<{ Params: IdParams }>, reply) => {
-      const user = await load(request, request.params.id);
-      return reply.render({
-        title: "Edit a user",
-        section: "users",
-        body: html`<h1>Edit a user</h1>${userForm({
-          action: `/users/${user.id}`,
-          csrf: request.csrfToken(reply),
-          state: { values: { firstName: user.firstName, lastName: user.lastName } },
-          submitLabel: "Save",
-          version: user.version,
-        })}`,
-      });
-    },
-  );
+  app.get("/users/:id/edit", { config, schema: { params: idParams } }, async (request, reply) => {
+    const user = await load(request, request.params.id);
+    return renderForm(request, reply, {
+      state: { values: { firstName: user.firstName, lastName: user.lastName } },
+      id: user.id,
+      version: user.version,
+    });
+  });
 
   app.post(
     "/users/:id",
-    store,
-    async (request: FastifyRequest<{ Params: IdParams; Body: FormBody }>, reply: FastifyReply) => {
+    { config, attachValidation: true, schema: { params: idParams, body: editUserBody } },
+    async (request, reply) => {
       const { id } = request.params;
-      const result = validateUserForm(request.body);
-      const version = versionOf(request.body);
-      if (!result.value) {
+      const refused = refusal(request);
+      if (refused) {
         await load(request, id); // a bad form for a user that is gone is a 404, not a 400
-        return reply.render({
-          status: 400,
-          title: "Edit a user",
-          section: "users",
-          body: html`<h1>Edit a user</h1>${userForm({
-            action: `/users/${id}`,
-            csrf: request.csrfToken(reply),
-            state: { values: result.entered, errors: result.errors },
-            submitLabel: "Save",
-            version,
-          })}`,
+        return renderForm(request, reply, {
+          state: { values: refused.entered, errors: refused.errors },
+          id,
+          version: Number((request.body as { version?: unknown }).version),
         });
       }
+      const { firstName, lastName, version } = request.body;
+      const fields = { firstName, lastName };
       try {
-        await users.update(id, version, result.value, { signal: request.deadline() });
+        await users.update(id, version, fields, { signal: request.deadline() });
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
         request.log.info(
@@ -165,7 +182,7 @@ export async function usersRoutes(
           section: "users",
           body: editConflict({
             current: error.current,
-            attempted: result.value,
+            attempted: fields,
             csrf: request.csrfToken(reply),
           }),
         });
@@ -175,25 +192,22 @@ export async function usersRoutes(
     },
   );
 
-  app.get(
-    "/users/:id/delete",
-    store,
-    async (request: FastifyRequest<{ Params: IdParams }>, reply) => {
-      const user = await load(request, request.params.id);
-      return reply.render({
-        title: "Delete a user",
-        section: "users",
-        body: deleteConfirm(user, request.csrfToken(reply)),
-      });
-    },
-  );
+  app.get("/users/:id/delete", { config, schema: { params: idParams } }, async (request, reply) => {
+    const user = await load(request, request.params.id);
+    return reply.render({
+      title: "Delete a user",
+      section: "users",
+      body: deleteConfirm(user, request.csrfToken(reply)),
+    });
+  });
 
   app.post(
     "/users/:id/delete",
-    store,
-    async (request: FastifyRequest<{ Params: IdParams; Body: FormBody }>, reply: FastifyReply) => {
+    { config, attachValidation: true, schema: { params: idParams, body: deleteUserBody } },
+    async (request, reply) => {
+      refusal(request); // the only field is the version: a refusal is a BadFormError
       const { id } = request.params;
-      const version = versionOf(request.body);
+      const { version } = request.body;
       try {
         await users.delete(id, version, { signal: request.deadline() });
       } catch (error) {

@@ -18,6 +18,12 @@ declare module "fastify" {
   }
 }
 
+/** What every HTML page carries besides the site's fixed headers: pages are never cached. */
+export const PAGE_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ["content-type", "text/html; charset=utf-8"],
+  ["cache-control", "no-store"],
+];
+
 export interface ReplyPageOptions {
   readonly instanceId: string;
 }
@@ -33,18 +39,16 @@ export const replyPagePlugin = fp(
         session && typeof this.request.csrfToken === "function"
           ? { name: session.email ?? session.sub, csrf: this.request.csrfToken(this) }
           : undefined;
-      return this.code(o.status ?? 200)
-        .type("text/html; charset=utf-8")
-        .header("cache-control", "no-store")
-        .send(
-          page({
-            title: o.title,
-            body: o.body,
-            instanceId: options.instanceId,
-            ...(o.section ? { section: o.section } : {}),
-            ...(account ? { account } : {}),
-          }),
-        );
+      for (const [name, value] of PAGE_HEADERS) this.header(name, value);
+      return this.code(o.status ?? 200).send(
+        page({
+          title: o.title,
+          body: o.body,
+          instanceId: options.instanceId,
+          ...(o.section ? { section: o.section } : {}),
+          ...(account ? { account } : {}),
+        }),
+      );
     });
   },
   { name: "reply-page" },

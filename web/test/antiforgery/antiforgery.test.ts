@@ -105,6 +105,21 @@ describe("anti-forgery rejections (403 page, reason logged, nothing stored)", ()
     assert.match(String(lastRejection()?.msg), /unknown-key \(key id unknownKey123456\)/);
   });
 
+  test("a form that also fails validation is refused as forged (403), not re-rendered (400)", async () => {
+    const s = await session();
+    for (const path of ["/users", "/users/00000000-0000-4000-8000-000000000000/delete"]) {
+      const res = await t.app.inject({
+        method: "POST",
+        url: path,
+        headers: { ...FORM_HEADERS, cookie: s.cookie },
+        payload: form({ firstName: "", lastName: "\u0000", version: "not-a-number" }),
+      });
+      assert.equal(res.statusCode, 403, path);
+      assert.equal(lastRejection()?.antiforgery, "missing-token", path);
+      assert.doesNotMatch(res.body, /There is a problem|<form method="post" action="\/users/, path);
+    }
+  });
+
   test("a cross-site Sec-Fetch-Site, even with a valid token", async () => {
     const s = await session();
     await assertRejected(

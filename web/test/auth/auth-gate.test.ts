@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, type TestContext, test } from "node:test";
 import { issueToken } from "../../src/antiforgery/token.js";
 import { issueSession, newSessionId } from "../../src/auth/session.js";
-import { FORM_HEADERS, form, formSession, startTestApp, type TestApp } from "../helpers/app.js";
-import { closedPort } from "../keyring/helpers.js";
+import {
+  FORM_HEADERS,
+  form,
+  formSession,
+  operatorSession,
+  startTestApp,
+  type TestApp,
+} from "../helpers/app.js";
+import { closedPort, openSharedRing, tempDir } from "../keyring/helpers.js";
 
 let t: TestApp;
 before(async () => {
@@ -53,6 +60,22 @@ describe("anonymous visitors", () => {
     for (const url of ["/", "/health", "/health/ready", "/privacy", "/static/site.css"]) {
       const res = await t.app.inject({ url });
       assert.equal(res.statusCode, 200, url);
+    }
+  });
+
+  test("POSTs are refused before their body is read: too large or not a form, still sign in first", async () => {
+    for (const [type, payload] of [
+      [FORM_HEADERS["content-type"], form({ firstName: "x".repeat(40_000), lastName: "y" })],
+      ["application/json", JSON.stringify({ firstName: "J", lastName: "S" })],
+    ] as const) {
+      const res = await t.app.inject({
+        method: "POST",
+        url: "/users",
+        headers: { "content-type": type },
+        payload,
+      });
+      assert.equal(res.statusCode, 403, type);
+      assert.match(res.body, /Sign in first/);
     }
   });
 
@@ -175,6 +198,43 @@ describe("anti-forgery tokens", () => {
       payload: form({ _csrf: fresh, firstName: "Fresh", lastName: "Form" }),
     });
     assert.equal(ok.statusCode, 303);
+  });
+});
+
+/**
+ * An app whose ring shares a file store with another instance's ring, and a key that other
+ * ring has just published (active at once): the app has never seen it.
+ */
+async function keyPublishedElsewhere(c: TestContext) {
+  const shared = { dir: await tempDir(c) };
+  const ring = await openSharedRing(c, shared);
+  const app = await startTestApp({ KEYRING_STORE: "file" }, { keyRing: ring });
+  c.after(() => app.close());
+  const other = await openSharedRing(c, shared, { activationDelayMs: 0 });
+  const fresh = await other.rotate();
+  assert.equal(other.signingKey().id, fresh.id);
+  assert.equal(ring.find(fresh.id), undefined, "the app's ring has not seen the new key");
+  return { app, other, fresh };
+}
+
+describe("a key another instance has just published", () => {
+  test("a session it signed is accepted: the unknown key id makes the ring re-read the store", async (c) => {
+    const { app, other } = await keyPublishedElsewhere(c);
+    const { cookie } = operatorSession(other, { sub: "signed-in-elsewhere" });
+    const res = await app.app.inject({ url: "/users", headers: { cookie } });
+    assert.equal(res.statusCode, 200, String(res.headers.location));
+  });
+
+  test("a form token it signed is accepted: the unknown key id makes the ring re-read the store", async (c) => {
+    const { app, fresh } = await keyPublishedElsewhere(c);
+    const { cookie, session } = app.signIn();
+    const res = await app.app.inject({
+      method: "POST",
+      url: "/users",
+      headers: { ...FORM_HEADERS, cookie },
+      payload: form({ _csrf: issueToken(fresh, session.sid), firstName: "Fresh", lastName: "Key" }),
+    });
+    assert.equal(res.statusCode, 303, res.body);
   });
 });
 

@@ -74,7 +74,7 @@ describe("fuzzed HTTP requests over a real socket never get a 5xx", () => {
     assert.equal(res.statusCode, 431);
   });
 
-  // Node's parser refuses these before Fastify routes them; web/src/client-error-page.ts answers.
+  // Node's parser refuses these before Fastify routes them; web/src/error-pages.ts answers.
   test("parser-level refusals (431, a control character in a header) are HTML pages like every other 4xx", async () => {
     // Node's parser refuses these before Fastify routes them: no hook runs, so the page and
     // x-served-by come from the web's clientErrorHandler.

@@ -51,28 +51,57 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real app on a real dynalite, with an in-process memory key ring. */
-export async function startTestApp(overrides: Partial<AppConfig> = {}): Promise<TestApp> {
-  const dynalite = await startDynalite();
-  await createUsersTable(dynalite.endpoint);
+export interface TestAppOptions {
+  /**
+   * A dynalite with the Users table already made, shared with other apps of the file; the
+   * caller stops it. Default: one of the app's own, stopped by close().
+   */
+  readonly dynalite?: RunningDynalite;
+  /**
+   * Builds the app's repository, for a store reached another way (say, through a fault proxy
+   * in front of `dynalite`); close() closes it. Default: a plain one on `dynalite.endpoint`.
+   */
+  readonly users?: (dynalite: RunningDynalite) => UsersRepository;
+  /**
+   * The ring the app signs and verifies with, for a ring on a shared store; the caller closes
+   * it. Default: an in-process memory ring of its own, closed by close().
+   */
+  readonly keyRing?: KeyRing;
+  /** Default "test-1". */
+  readonly instanceId?: string;
+}
+
+/** The real app on a real dynalite, by default with an in-process memory key ring. */
+export async function startTestApp(
+  overrides: Partial<AppConfig> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const dynalite = options.dynalite ?? (await startDynalite());
+  if (options.dynalite === undefined) await createUsersTable(dynalite.endpoint);
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino(
     { level: "info" },
     { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
   );
-  const keyRing = await KeyRing.open({ store: createKeyStore({ kind: "memory", logger }), logger });
-  const users = new UsersRepository({
-    tableName: "Users",
-    region: "us-east-1",
-    endpoint: dynalite.endpoint,
-    attemptTimeoutMs: 1000,
-  });
-  const app = await buildApp(
-    { ...TEST_CONFIG, ...overrides },
-    { users, keyRing, instanceId: "test-1", logger },
-  );
-  await app.ready();
+  const keyRing =
+    options.keyRing ??
+    (await KeyRing.open({ store: createKeyStore({ kind: "memory", logger }), logger }));
+  const users =
+    options.users?.(dynalite) ??
+    new UsersRepository({
+      tableName: "Users",
+      region: "us-east-1",
+      endpoint: dynalite.endpoint,
+      attemptTimeoutMs: 1000,
+    });
   const config = { ...TEST_CONFIG, ...overrides };
+  const app = await buildApp(config, {
+    users,
+    keyRing,
+    instanceId: options.instanceId ?? "test-1",
+    logger,
+  });
+  await app.ready();
   const secure = config.PUBLIC_ORIGIN[0]?.startsWith("https:") ?? false;
   const signIn = (identity = { sub: "test-operator", email: "operator@example.test" }) =>
     operatorSession(keyRing, identity, secure);
@@ -93,9 +122,9 @@ export async function startTestApp(overrides: Partial<AppConfig> = {}): Promise<
     },
     async close() {
       await app.close();
-      await keyRing.close();
+      if (options.keyRing === undefined) await keyRing.close();
       users.close();
-      await dynalite.stop();
+      if (options.dynalite === undefined) await dynalite.stop();
     },
   };
 }

@@ -17,9 +17,10 @@ test("createKeyStore builds a memory store", async (t) => {
 test("createKeyStore builds a file store in the given directory", async (t) => {
   const dir = await tempDir(t);
   const logger = recordingLogger();
-  const ring = await KeyRing.open({ store: createKeyStore({ kind: "file", dir, logger }), logger });
+  const store = createKeyStore({ kind: "file", dir, logger });
+  const ring = await KeyRing.open({ store, logger });
   t.after(() => ring.close());
-  assert.equal(ring.status().store, "file");
+  assert.equal(store.kind, "file");
   assert.deepEqual(await readdir(dir), [`${ring.signingKey().id}.json`]);
 });
 
@@ -44,6 +45,6 @@ test("createKeyStore builds a redis store from a URL, under the given prefix", {
   t.after(() => ring.close());
   const inspect = testRedisClient();
   t.after(() => inspect.disconnect());
-  assert.equal(ring.status().store, "redis");
+  assert.equal(store.kind, "redis");
   assert.deepEqual(await inspect.hkeys(`${prefix}:keys`), [ring.signingKey().id]);
 });

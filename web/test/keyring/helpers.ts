@@ -5,9 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import type { Redis } from "ioredis";
+import { FileKeyStore } from "../../src/keyring/file-store.js";
+import { KeyRing, type KeyRingOptions } from "../../src/keyring/key-ring.js";
 import type { KeyStore } from "../../src/keyring/key-store.js";
 import type { KeyRingLogger } from "../../src/keyring/logger.js";
 import { createRedisClient } from "../../src/keyring/redis-client.js";
+import { RedisKeyStore } from "../../src/keyring/redis-store.js";
 import type { SigningKey } from "../../src/keyring/signing-key.js";
 import { TEST_REDIS_HOST, TEST_REDIS_PORT } from "./redis-available.js";
 
@@ -26,6 +29,19 @@ export function recordingLogger(): KeyRingLogger & { readonly entries: LogEntry[
       entries.push({ level, obj: obj as Record<string, unknown>, msg });
     };
   return { entries, info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+/** Whether the ring logged that its store answers again after a failure (what operators see). */
+export function loggedRecovery(logger: { readonly entries: readonly LogEntry[] }): boolean {
+  return logger.entries.some((e) => e.msg === "key ring: store reachable again");
+}
+
+/** Whether the ring logged a store failure whose message matches `pattern`. */
+export function loggedStoreError(
+  logger: { readonly entries: readonly LogEntry[] },
+  pattern: RegExp,
+): boolean {
+  return logger.entries.some((e) => e.level === "error" && pattern.test(String(e.obj.err)));
 }
 
 /** A fresh temporary directory, removed after the test. */
@@ -48,6 +64,28 @@ export function redisPrefix(t: TestContext): string {
     }
   });
   return prefix;
+}
+
+/** Where rings share their keys: a directory (file store) or a prefix in the test Redis. */
+export type SharedStore = { readonly dir: string } | { readonly redisPrefix: string };
+
+/**
+ * A ring on its own store object over a shared store, as another instance (process) would
+ * have; closed after the test. The hour-long interval keeps its timer out of the way.
+ */
+export async function openSharedRing(
+  t: TestContext,
+  shared: SharedStore,
+  options: Partial<KeyRingOptions> = {},
+): Promise<KeyRing> {
+  const logger = recordingLogger();
+  const store =
+    "dir" in shared
+      ? new FileKeyStore({ dir: shared.dir, logger })
+      : new RedisKeyStore({ redis: testRedisClient(), prefix: shared.redisPrefix, logger });
+  const ring = await KeyRing.open({ store, logger, refreshIntervalMs: 3_600_000, ...options });
+  t.after(() => ring.close());
+  return ring;
 }
 
 /** A plain client for the test Redis, for setup and inspection. */

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
+import { syncBuiltinESMExports } from "node:module";
 import { after, before, describe, test } from "node:test";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   StoreUnavailableError,
   UserNotFoundError,
@@ -30,6 +33,23 @@ describe("UsersRepository on dynalite", () => {
     const user = await repo.create({ firstName: "Grace", lastName: "Hopper" });
     assert.equal(user.version, 1);
     assert.deepEqual(await repo.get(user.id), user);
+  });
+
+  test("a create never replaces an existing user, even when the new id collides with it", async (t) => {
+    const existing = await repo.create({ firstName: "Ada", lastName: "Lovelace" });
+    // The repository mints ids with node:crypto's randomUUID; make the next one collide.
+    // (syncBuiltinESMExports carries the change to the repository's ESM import binding.)
+    t.mock.method(crypto, "randomUUID", () => existing.id);
+    syncBuiltinESMExports();
+    t.after(() => {
+      t.mock.restoreAll();
+      syncBuiltinESMExports();
+    });
+    await assert.rejects(
+      repo.create({ firstName: "Mallory", lastName: "Overwrite" }),
+      ConditionalCheckFailedException,
+    );
+    assert.deepEqual(await repo.get(existing.id), existing, "the stored user is untouched");
   });
 
   test("lists every item across pages of LastEvaluatedKey, each once", async () => {

@@ -2,12 +2,9 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import type { FastifyInstance } from "fastify";
-import pino from "pino";
-import { type AppConfig, buildApp } from "../../src/app.js";
-import { createKeyStore, KeyRing } from "../../src/keyring/index.js";
+import type { AppConfig } from "../../src/app.js";
 import { UsersRepository } from "../../src/users/repository.js";
-import { signInEveryInject, TEST_CONFIG } from "../helpers/app.js";
+import { startTestApp, type TestApp } from "../helpers/app.js";
 import { createUsersTable, type RunningDynalite, startDynalite } from "../helpers/dynalite.js";
 import { FaultyProxy } from "../helpers/faulty-proxy.js";
 
@@ -18,16 +15,11 @@ const DEADLINE_MS = 1000;
 /** Scheduling slack on a shared 2-core machine. */
 const SLACK_MS = 400;
 
-interface Stack {
-  readonly app: FastifyInstance;
+interface Stack extends TestApp {
   readonly proxy: FaultyProxy;
-  readonly users: UsersRepository;
-  readonly logs: Array<Record<string, unknown>>;
-  /** `name=value` of a server-issued operator session: the users pages need one. */
-  readonly cookie: string;
-  close(): Promise<void>;
 }
 
+/** The test app on the shared dynalite, its repository reaching it through a FaultyProxy. */
 async function startStack(
   dynalite: RunningDynalite,
   options: {
@@ -43,45 +35,35 @@ async function startStack(
     slowMs: options.slowMs ?? 2000,
     resetAfterBytes: options.resetAfterBytes ?? 20,
   });
-  const logs: Array<Record<string, unknown>> = [];
-  const logger = pino(
-    { level: "info" },
-    { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+  const s = await startTestApp(
+    { REQUEST_DEADLINE_MS: DEADLINE_MS, ...options.config },
+    {
+      dynalite,
+      instanceId: "slow-1",
+      users: () =>
+        new UsersRepository({
+          tableName: "Users",
+          region: "us-east-1",
+          endpoint: proxy.url,
+          attemptTimeoutMs: options.attemptTimeoutMs ?? ATTEMPT_MS,
+          connectTimeoutMs: ATTEMPT_MS,
+          maxAttempts: 2,
+          maxInFlight: options.maxInFlight ?? 100,
+        }),
+    },
   );
-  const keyRing = await KeyRing.open({ store: createKeyStore({ kind: "memory", logger }), logger });
-  const users = new UsersRepository({
-    tableName: "Users",
-    region: "us-east-1",
-    endpoint: proxy.url,
-    attemptTimeoutMs: options.attemptTimeoutMs ?? ATTEMPT_MS,
-    connectTimeoutMs: ATTEMPT_MS,
-    maxAttempts: 2,
-    maxInFlight: options.maxInFlight ?? 100,
-  });
-  const app = await buildApp(
-    { ...TEST_CONFIG, REQUEST_DEADLINE_MS: DEADLINE_MS, ...options.config },
-    { users, keyRing, instanceId: "slow-1", logger },
-  );
-  await app.ready();
-  // Every request of these tests is the signed-in operator's: the users pages need a session.
-  const cookie = signInEveryInject(app, keyRing, "slow-store-operator");
   return {
-    app,
+    ...s,
     proxy,
-    users,
-    logs,
-    cookie,
     async close() {
-      await app.close();
-      await keyRing.close();
-      users.close();
+      await s.close();
       await proxy.close();
     },
   };
 }
 
 /** n concurrent GET /users; each answer's status, page title and time. */
-async function burst(app: FastifyInstance, n: number, url = "/users") {
+async function burst(app: Pick<TestApp, "inject">, n: number, url = "/users") {
   const started = performance.now();
   return Promise.all(
     Array.from({ length: n }, async () => {
@@ -97,7 +79,11 @@ async function burst(app: FastifyInstance, n: number, url = "/users") {
 }
 
 /** Time until `n` concurrent GET /users all answer 200, polling every 50 ms. */
-async function timeToRecover(app: FastifyInstance, n: number, limitMs: number): Promise<number> {
+async function timeToRecover(
+  app: Pick<TestApp, "inject">,
+  n: number,
+  limitMs: number,
+): Promise<number> {
   const started = performance.now();
   for (;;) {
     const answers = await burst(app, n);
@@ -119,10 +105,10 @@ describe("DynamoDB that accepts connections and never answers", () => {
     const s = await startStack(dynalite);
     t.after(() => s.close());
     // Warm the pool: the stall then hits keep-alive sockets the SDK already holds.
-    assert.ok((await burst(s.app, 10)).every((a) => a.status === 200));
+    assert.ok((await burst(s, 10)).every((a) => a.status === 200));
 
     s.proxy.setMode("blackhole");
-    const answers = await burst(s.app, 60);
+    const answers = await burst(s, 60);
     const slowest = Math.max(...answers.map((a) => a.ms));
     t.diagnostic(`60 concurrent, store black-holed: slowest answer ${slowest.toFixed(0)} ms`);
     assert.deepEqual(
@@ -137,7 +123,7 @@ describe("DynamoDB that accepts connections and never answers", () => {
     assert.equal(s.users.inFlight, 0);
 
     s.proxy.setMode("pass");
-    const recovery = await timeToRecover(s.app, 20, 3000);
+    const recovery = await timeToRecover(s, 20, 3000);
     t.diagnostic(`recovered: 20 concurrent all 200 after ${recovery.toFixed(0)} ms`);
     assert.ok(recovery < 1000, `recovery took ${recovery} ms`);
   });
@@ -161,7 +147,7 @@ describe("each bound on its own", () => {
     const s = await startStack(dynalite, { attemptTimeoutMs: 5 * DEADLINE_MS });
     t.after(() => s.close());
     s.proxy.setMode("blackhole");
-    const answers = await burst(s.app, 5);
+    const answers = await burst(s, 5);
     assert.ok(answers.every((a) => a.status === 503));
     const slowest = Math.max(...answers.map((a) => a.ms));
     assert.ok(slowest >= DEADLINE_MS - 50 && slowest < DEADLINE_MS + SLACK_MS, `${slowest} ms`);
@@ -175,7 +161,7 @@ describe("DynamoDB that answers after the deadline", () => {
     const s = await startStack(dynalite, { slowMs: 2 * DEADLINE_MS });
     t.after(() => s.close());
     s.proxy.setMode("slow");
-    const answers = await burst(s.app, 10);
+    const answers = await burst(s, 10);
     const slowest = Math.max(...answers.map((a) => a.ms));
     assert.ok(
       answers.every((a) => a.status === 503),
@@ -183,7 +169,7 @@ describe("DynamoDB that answers after the deadline", () => {
     );
     assert.ok(slowest < DEADLINE_MS + SLACK_MS, `slowest ${slowest} ms`);
     s.proxy.setMode("pass");
-    const recovery = await timeToRecover(s.app, 10, 3000);
+    const recovery = await timeToRecover(s, 10, 3000);
     assert.ok(recovery < 1000, `recovery took ${recovery} ms`);
   });
 });
@@ -198,11 +184,11 @@ describe("DynamoDB that resets mid-response", () => {
         await s.users.create({ firstName: `Reset${i}`, lastName: "Target".repeat(5) });
       }
       s.proxy.setMode("reset");
-      const answers = await burst(s.app, 5);
+      const answers = await burst(s, 5);
       assert.deepEqual([...new Set(answers.map((a) => a.status))], [503]);
       assert.ok(Math.max(...answers.map((a) => a.ms)) < DEADLINE_MS + SLACK_MS);
       s.proxy.setMode("pass");
-      assert.ok((await burst(s.app, 5)).every((a) => a.status === 200));
+      assert.ok((await burst(s, 5)).every((a) => a.status === 200));
     });
   }
 });
@@ -212,27 +198,27 @@ describe("load shedding", () => {
     const s = await startStack(dynalite, { maxInFlight: 3 });
     t.after(() => s.close());
     s.proxy.setMode("blackhole");
-    const first = burst(s.app, 3); // fills the cap, hangs until the deadline
+    const first = burst(s, 3); // fills the cap, hangs until the deadline
     await delay(250); // > under-pressure's 100 ms sampling
-    const shed = await burst(s.app, 5);
+    const shed = await burst(s, 5);
     assert.deepEqual(
       [...new Set(shed.map((a) => `${a.status} ${a.title} ${a.retryAfter}`))],
       ["503 Busy · fleetline 5"],
     );
     assert.ok(Math.max(...shed.map((a) => a.ms)) < 200, "shed requests must not wait");
-    assert.equal((await s.app.inject({ url: "/" })).statusCode, 200);
-    assert.equal((await s.app.inject({ url: "/health" })).statusCode, 200);
+    assert.equal((await s.inject({ url: "/" })).statusCode, 200);
+    assert.equal((await s.inject({ url: "/health" })).statusCode, 200);
     assert.ok((await first).every((a) => a.status === 503 && a.title.startsWith("Store")));
     s.proxy.setMode("pass");
     await delay(250);
-    assert.ok((await burst(s.app, 3)).every((a) => a.status === 200));
+    assert.ok((await burst(s, 3)).every((a) => a.status === 200));
   });
 
   test("the repository's own cap refuses the call over it even between two samples", async (t) => {
     const s = await startStack(dynalite, { maxInFlight: 2 });
     t.after(() => s.close());
     s.proxy.setMode("blackhole");
-    const answers = await burst(s.app, 5); // all at once, before any sample saw the cap
+    const answers = await burst(s, 5); // all at once, before any sample saw the cap
     const busy = answers.filter((a) => a.title.startsWith("Busy"));
     assert.equal(busy.length, 3, JSON.stringify(answers));
     assert.ok(busy.every((a) => a.status === 503 && a.ms < 200));
@@ -241,7 +227,6 @@ describe("load shedding", () => {
   test("when the event loop lags, requests are shed with Retry-After, liveness is not, and it passes once the lag is gone", async (t) => {
     const s = await startStack(dynalite, { config: { MAX_EVENT_LOOP_DELAY_MS: 150 } });
     t.after(() => s.close());
-    const { app } = s;
     // What a runaway computation does: the loop is blocked 300 ms at a time, over and over.
     let lagging = true;
     const lagger = (async () => {
@@ -258,16 +243,16 @@ describe("load shedding", () => {
       await lagger;
     });
     await delay(1300); // more than one of under-pressure's 1 s windows of the lagging loop
-    const res = await app.inject({ url: "/users" });
+    const res = await s.inject({ url: "/users" });
     assert.equal(res.statusCode, 503);
     assert.equal(res.headers["retry-after"], "5");
     assert.match(res.body, /This server is busy/);
-    assert.equal((await app.inject({ url: "/" })).statusCode, 503);
-    assert.equal((await app.inject({ url: "/health" })).statusCode, 200);
+    assert.equal((await s.inject({ url: "/" })).statusCode, 503);
+    assert.equal((await s.inject({ url: "/health" })).statusCode, 200);
     lagging = false;
     await lagger;
     await delay(1300);
-    assert.equal((await app.inject({ url: "/users" })).statusCode, 200);
+    assert.equal((await s.inject({ url: "/users" })).statusCode, 200);
   });
 });
 
