@@ -100,7 +100,7 @@ describe("LoadBalancer", { timeout: 30_000 }, () => {
     lb.register({ id: "b", host: "127.0.0.1", port: b.port });
     await Promise.all([lb.waitForHealthy("a", 2000), lb.waitForHealthy("b", 2000)]);
     const transitions: string[] = [];
-    lb.onStateChange((view) => transitions.push(`${view.id}:${view.state}`));
+    lb.targetGroup.onStateChange((view) => transitions.push(`${view.id}:${view.state}`));
 
     a.setHealthy(false);
     await lb.waitForState("a", "unhealthy", 2000);
