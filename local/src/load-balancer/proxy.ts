@@ -11,6 +11,7 @@
  */
 import {
   Agent,
+  type AgentOptions,
   type ClientRequest,
   createServer,
   type IncomingMessage,
@@ -19,22 +20,25 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { type Logger, silentLogger } from "../logger.js";
 import { sendErrorPage } from "./error-page.js";
-import { endToEndHeaders, forwardedRequestHeaders } from "./forwarded-headers.js";
+import {
+  endToEndHeaderList,
+  forwardedRequestHeaderList,
+  type Listener,
+} from "./forwarded-headers.js";
 import { InternalPaths } from "./internal-paths.js";
 import { DrainTimeoutError, type Member, type TargetGroup } from "./target-group.js";
 
 /** Options of {@link ReverseProxy}. */
 export interface ProxyOptions {
-  /**
-   * Client connections idle this long are closed, and target connections are kept at most
-   * this long (the ALB's idle timeout). Default 60000 ms.
-   */
+  /** Client connections idle this long are closed (the ALB's idle timeout). Default 60000 ms. */
   readonly idleTimeoutMs?: number;
   /**
-   * A target silent this long (no response headers, or a stalled body) gets a 504. The ALB ties
-   * this to the idle timeout. Default: idleTimeoutMs.
+   * A target silent this long (no response headers, or a stalled body) gets a 504, and idle
+   * target connections are kept at most this long (less if the target's Keep-Alive hint says
+   * so). The ALB ties this to the idle timeout. Default: idleTimeoutMs.
    */
   readonly targetTimeoutMs?: number;
   /**
@@ -72,10 +76,227 @@ class TargetTimeoutError extends Error {
   }
 }
 
+/**
+ * Node's keep-alive Agent, except that a socket taken from the pool gets the target timeout
+ * back: while it sat idle the agent may have shortened it to the target's Keep-Alive hint, and
+ * Node restores it only for a request timeout different from the agent's.
+ */
+class TargetAgent extends Agent {
+  constructor(
+    private readonly requestTimeoutMs: number,
+    options: AgentOptions,
+  ) {
+    super({ ...options, timeout: requestTimeoutMs });
+  }
+
+  override reuseSocket(socket: Duplex, request: ClientRequest): void {
+    super.reuseSocket(socket, request);
+    const net = socket as Socket;
+    if (net.timeout !== this.requestTimeoutMs) net.setTimeout(this.requestTimeoutMs);
+  }
+}
+
 /** A target's connections: its keep-alive agent and the requests on it now. */
 interface Pool {
   readonly agent: Agent;
   readonly active: Set<ClientRequest>;
+}
+
+/** What every exchange reads from its proxy. */
+interface Settings {
+  readonly group: TargetGroup;
+  readonly targetTimeoutMs: number;
+  readonly lingerMs: number;
+  readonly log: Logger;
+  listener: Listener;
+}
+
+/**
+ * The per-request state is hung on the request, response and upstream objects under this key,
+ * so that their listeners are shared functions instead of a dozen closures made per request.
+ */
+const EXCHANGE = Symbol("exchange");
+interface Carrier {
+  [EXCHANGE]: Exchange;
+}
+function exchangeOf(emitter: unknown): Exchange {
+  return (emitter as Carrier)[EXCHANGE];
+}
+function carry(emitter: object, exchange: Exchange): void {
+  (emitter as Carrier)[EXCHANGE] = exchange;
+}
+
+/** One client request and its attempts upstream (a second one only for a stale socket). */
+class Exchange {
+  upstream: ClientRequest | undefined;
+  /** Whether the current attempt may be sent again on a stale keep-alive socket. */
+  mayRetry = true;
+  responded = false;
+  answer: IncomingMessage | undefined;
+  /** Whether the client's whole body has been handed to the target (true at once without one). */
+  bodyForwarded: boolean;
+  readonly withBody: boolean;
+  private headers: string[] | undefined;
+
+  constructor(
+    readonly settings: Settings,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly member: Member,
+    readonly pool: Pool,
+  ) {
+    this.withBody = hasBody(req);
+    this.bodyForwarded = !this.withBody;
+  }
+
+  send(mayRetry: boolean): void {
+    const { req, member, pool, settings } = this;
+    const { target } = member;
+    this.headers ??= forwardedRequestHeaderList(
+      req,
+      settings.listener,
+      `${target.host}:${target.port}`,
+    );
+    const upstream = request({
+      host: target.host,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers: this.headers,
+      // The retry of a stale keep-alive socket goes on a connection of its own: the agent's
+      // other idle sockets may be just as stale (a target that restarted closed them all).
+      agent: mayRetry ? pool.agent : false,
+      // Emits "timeout" after this long without a byte either way (see TargetAgent).
+      timeout: settings.targetTimeoutMs,
+    });
+    this.upstream = upstream;
+    this.mayRetry = mayRetry;
+    this.responded = false;
+    carry(upstream, this);
+    pool.active.add(upstream);
+    upstream.on("response", onUpstreamResponse);
+    upstream.on("error", onUpstreamError);
+    upstream.on("timeout", onUpstreamTimeout);
+    upstream.on("close", onUpstreamClose);
+    if (this.withBody) {
+      req.pipe(upstream);
+    } else {
+      req.resume();
+      upstream.end();
+    }
+  }
+
+  respond(upstream: ClientRequest, up: IncomingMessage): void {
+    const { req, res, settings } = this;
+    this.responded = true;
+    this.answer = up;
+    if (!this.bodyForwarded) {
+      // An early answer (413, 401, a redirect…) before the client finished sending: pass it on,
+      // as the ALB does. Stop feeding the target (it has answered; its connection is mid-request
+      // and cannot be reused, so it is dropped once the answer is through) and read the rest of
+      // the client's body into the void, so the client finishes sending and reads the answer
+      // on a connection that stays usable.
+      settings.log.debug({ target: this.member.target.id, status: up.statusCode }, "early answer");
+      req.unpipe(upstream);
+      req.resume();
+      const linger = setTimeout(() => req.socket.destroy(), settings.lingerMs);
+      linger.unref();
+      req.once("end", () => clearTimeout(linger));
+      req.once("close", () => clearTimeout(linger));
+      up.on("end", () => upstream.destroy());
+    }
+    res.writeHead(up.statusCode ?? 502, up.statusMessage, endToEndHeaderList(up));
+    carry(up, this);
+    up.on("error", onAnswerBroken);
+    up.on("aborted", onAnswerBroken);
+    up.pipe(res);
+  }
+
+  fail(upstream: ClientRequest, err: NodeJS.ErrnoException): void {
+    const { req, res, member, settings } = this;
+    const { target } = member;
+    this.pool.active.delete(upstream);
+    if (res.writableEnded || res.destroyed) return;
+    // The answer arrived whole; the target closing its end while the body was still on its
+    // way (or our own destroy after an early answer) changes nothing for the client.
+    if (this.answer?.complete) return;
+    // A keep-alive socket the target closed while idle fails on first write; the request
+    // never reached the target. Only safe methods are sent again: a POST or DELETE may have
+    // been acted on before the reset, body or not, and the ALB never retries those either.
+    if (
+      this.mayRetry &&
+      !this.responded &&
+      upstream.reusedSocket &&
+      err.code === "ECONNRESET" &&
+      RETRYABLE_METHODS.has(req.method ?? "") &&
+      !this.withBody
+    ) {
+      settings.log.debug({ target: target.id }, "stale keep-alive socket; retrying once");
+      this.send(false);
+      return;
+    }
+    if (this.responded || res.headersSent) {
+      // The body had started: all that can be said now is to cut the client connection.
+      settings.log.warn({ target: target.id, error: err.message }, "target failed mid-response");
+      res.destroy();
+      return;
+    }
+    if (err instanceof TargetTimeoutError) {
+      settings.log.warn({ target: target.id, url: req.url }, "target timed out");
+      sendErrorPage(
+        res,
+        504,
+        "Gateway Timeout",
+        `Instance ${target.id} did not answer within ${settings.targetTimeoutMs / 1000} s.`,
+      );
+    } else if (err instanceof DrainTimeoutError) {
+      sendErrorPage(
+        res,
+        502,
+        "Bad Gateway",
+        `Instance ${target.id} was deregistered and did not finish within ${err.delayMs / 1000} s.`,
+      );
+    } else {
+      settings.log.warn({ target: target.id, url: req.url, error: err.code ?? err.message }, "502");
+      sendErrorPage(
+        res,
+        502,
+        "Bad Gateway",
+        `Instance ${target.id} failed before answering (${err.code ?? err.message}).`,
+      );
+      // The client may still be sending: read it off so it gets this page.
+      req.unpipe(upstream);
+      req.resume();
+    }
+  }
+}
+
+function onUpstreamResponse(this: ClientRequest, up: IncomingMessage): void {
+  exchangeOf(this).respond(this, up);
+}
+function onUpstreamError(this: ClientRequest, err: NodeJS.ErrnoException): void {
+  exchangeOf(this).fail(this, err);
+}
+function onUpstreamTimeout(this: ClientRequest): void {
+  this.destroy(new TargetTimeoutError(exchangeOf(this).settings.targetTimeoutMs));
+}
+function onUpstreamClose(this: ClientRequest): void {
+  exchangeOf(this).pool.active.delete(this);
+}
+/** The target's answer broke off before its end: cut the client's too. */
+function onAnswerBroken(this: IncomingMessage): void {
+  if (!this.complete) exchangeOf(this).res.destroy();
+}
+function onClientClose(this: ServerResponse): void {
+  const exchange = exchangeOf(this);
+  if (!this.writableFinished) exchange.upstream?.destroy();
+  exchange.settings.group.release(exchange.member);
+}
+function onClientBodyEnd(this: IncomingMessage): void {
+  exchangeOf(this).bodyForwarded = true;
+}
+function onClientAborted(this: IncomingMessage): void {
+  exchangeOf(this).upstream?.destroy();
 }
 
 /** Methods RFC 9110 calls safe: sending one again cannot change anything on the target. */
@@ -91,14 +312,13 @@ export class ReverseProxy {
   private readonly targetTimeoutMs: number;
   private readonly maxConnections: number;
   private readonly maxSockets: number;
-  private readonly lingerMs: number;
   private readonly internalPaths: InternalPaths;
   private readonly log: Logger;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly pools = new WeakMap<Member, Pool>();
+  private readonly settings: Settings;
   private listenerPort = 0;
-  private listener: { readonly proto: "http"; readonly port: number } = { proto: "http", port: 0 };
 
   constructor(
     private readonly group: TargetGroup,
@@ -108,9 +328,15 @@ export class ReverseProxy {
     this.targetTimeoutMs = options.targetTimeoutMs ?? this.idleTimeoutMs;
     this.maxConnections = options.maxConnections ?? 1000;
     this.maxSockets = options.maxSocketsPerTarget ?? 256;
-    this.lingerMs = options.lingerMs ?? 30_000;
     this.internalPaths = new InternalPaths(options.internalPaths ?? ["/health/ready"]);
     this.log = options.logger ?? silentLogger;
+    this.settings = {
+      group,
+      targetTimeoutMs: this.targetTimeoutMs,
+      lingerMs: options.lingerMs ?? 30_000,
+      log: this.log,
+      listener: { proto: "http", port: "0" },
+    };
 
     this.server = createServer(
       // The ALB has no limit on a whole request, only on idleness; Node's 300 s default would
@@ -149,7 +375,7 @@ export class ReverseProxy {
       this.server.listen(port, host, () => {
         this.server.off("error", onError);
         this.listenerPort = (this.server.address() as AddressInfo).port;
-        this.listener = { proto: "http", port: this.listenerPort };
+        this.settings.listener = { proto: "http", port: String(this.listenerPort) };
         this.log.info({ port: this.listenerPort, host }, "load balancer listening");
         resolve(this.listenerPort);
       });
@@ -176,11 +402,10 @@ export class ReverseProxy {
     let pool = this.pools.get(member);
     if (pool) return pool;
     const made: Pool = {
-      // Target connections stay open at most the idle timeout, or less if the target's
+      // Idle target connections stay open at most the target timeout, or less if the target's
       // Keep-Alive hint says so (Node's agent honours it), like the ALB's target side.
-      agent: new Agent({
+      agent: new TargetAgent(this.targetTimeoutMs, {
         keepAlive: true,
-        timeout: this.idleTimeoutMs,
         maxSockets: this.maxSockets,
       }),
       active: new Set(),
@@ -228,138 +453,14 @@ export class ReverseProxy {
       );
       return;
     }
-    res.once("close", () => this.group.release(member));
-    this.forward(req, res, member, this.pool(member), true);
-  }
-
-  private forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    member: Member,
-    pool: Pool,
-    mayRetry: boolean,
-  ): void {
-    const { target } = member;
-    const upstream = request({
-      host: target.host,
-      port: target.port,
-      method: req.method,
-      path: req.url,
-      headers: forwardedRequestHeaders(req, this.listener),
-      // The retry of a stale keep-alive socket goes on a connection of its own: the agent's
-      // other idle sockets may be just as stale (a target that restarted closed them all).
-      agent: mayRetry ? pool.agent : false,
-    });
-    pool.active.add(upstream);
-    let responded = false;
-    upstream.setTimeout(this.targetTimeoutMs, () => {
-      upstream.destroy(new TargetTimeoutError(this.targetTimeoutMs));
-    });
-
-    const withBody = hasBody(req);
-    // Whether the client's whole body has been handed to the target (true at once without one).
-    let bodyForwarded = !withBody;
-    let answer: IncomingMessage | undefined;
-
-    upstream.on("response", (up) => {
-      responded = true;
-      answer = up;
-      if (!bodyForwarded) {
-        // An early answer (413, 401, a redirect…) before the client finished sending: pass it on,
-        // as the ALB does. Stop feeding the target (it has answered; its connection is mid-request
-        // and cannot be reused, so it is dropped once the answer is through) and read the rest of
-        // the client's body into the void, so the client finishes sending and reads the answer
-        // on a connection that stays usable.
-        this.log.debug({ target: target.id, status: up.statusCode }, "early answer");
-        req.unpipe(upstream);
-        req.resume();
-        const linger = setTimeout(() => req.socket.destroy(), this.lingerMs);
-        linger.unref();
-        req.once("end", () => clearTimeout(linger));
-        req.once("close", () => clearTimeout(linger));
-        up.on("end", () => upstream.destroy());
-      }
-      res.writeHead(up.statusCode ?? 502, up.statusMessage, endToEndHeaders(up.headers));
-      up.pipe(res);
-      up.on("error", () => {
-        if (!up.complete) res.destroy();
-      });
-      up.on("aborted", () => {
-        if (!up.complete) res.destroy();
-      });
-    });
-
-    upstream.on("error", (err: NodeJS.ErrnoException) => {
-      pool.active.delete(upstream);
-      if (res.writableEnded || res.destroyed) return;
-      // The answer arrived whole; the target closing its end while the body was still on its
-      // way (or our own destroy after an early answer) changes nothing for the client.
-      if (answer?.complete) return;
-      // A keep-alive socket the target closed while idle fails on first write; the request
-      // never reached the target. Only safe methods are sent again: a POST or DELETE may have
-      // been acted on before the reset, body or not, and the ALB never retries those either.
-      if (
-        mayRetry &&
-        !responded &&
-        upstream.reusedSocket &&
-        err.code === "ECONNRESET" &&
-        RETRYABLE_METHODS.has(req.method ?? "") &&
-        !withBody
-      ) {
-        this.log.debug({ target: target.id }, "stale keep-alive socket; retrying once");
-        this.forward(req, res, member, pool, false);
-        return;
-      }
-      if (responded || res.headersSent) {
-        // The body had started: all that can be said now is to cut the client connection.
-        this.log.warn({ target: target.id, error: err.message }, "target failed mid-response");
-        res.destroy();
-        return;
-      }
-      if (err instanceof TargetTimeoutError) {
-        this.log.warn({ target: target.id, url: req.url }, "target timed out");
-        sendErrorPage(
-          res,
-          504,
-          "Gateway Timeout",
-          `Instance ${target.id} did not answer within ${this.targetTimeoutMs / 1000} s.`,
-        );
-      } else if (err instanceof DrainTimeoutError) {
-        sendErrorPage(
-          res,
-          502,
-          "Bad Gateway",
-          `Instance ${target.id} was deregistered and did not finish within ${
-            err.delayMs / 1000
-          } s.`,
-        );
-      } else {
-        this.log.warn({ target: target.id, url: req.url, error: err.code ?? err.message }, "502");
-        sendErrorPage(
-          res,
-          502,
-          "Bad Gateway",
-          `Instance ${target.id} failed before answering (${err.code ?? err.message}).`,
-        );
-        // The client may still be sending: read it off so it gets this page.
-        req.unpipe(upstream);
-        req.resume();
-      }
-    });
-    upstream.on("close", () => pool.active.delete(upstream));
-
-    res.on("close", () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    if (withBody) {
-      req.pipe(upstream);
-      req.on("end", () => {
-        bodyForwarded = true;
-      });
-      req.on("aborted", () => upstream.destroy());
-    } else {
-      req.resume();
-      upstream.end();
+    const exchange = new Exchange(this.settings, req, res, member, this.pool(member));
+    carry(res, exchange);
+    res.once("close", onClientClose);
+    if (exchange.withBody) {
+      carry(req, exchange);
+      req.once("end", onClientBodyEnd);
+      req.once("aborted", onClientAborted);
     }
+    exchange.send(true);
   }
 }
