@@ -9,7 +9,8 @@ import { send } from "../support/http.js";
  * (kept alive, no Keep-Alive hint); a request arriving on a connection that has answered before
  * is never read: the target closes the connection instead, as a server does when its idle
  * timeout fires just as the balancer reuses the socket. `holdFirst` answers nothing until that
- * many first requests are in (once; later ones are answered at once), so the balancer's agent ends up with that many pooled sockets.
+ * many first requests are in (once; later ones are answered at once), so that the balancer's
+ * agent ends up with that many pooled sockets.
  */
 async function closingTarget(t: TestContext, holdFirst: number) {
   const counts = { served: 0, closedUnread: 0 };
