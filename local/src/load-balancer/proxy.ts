@@ -209,7 +209,10 @@ class Exchange {
     carry(up, this);
     up.on("error", onAnswerBroken);
     up.on("aborted", onAnswerBroken);
-    up.pipe(res);
+    // By hand rather than `up.pipe(res)`: the same backpressure (pause until the client's
+    // socket drains) with three listeners instead of pipe's seven added and removed per request.
+    up.on("data", onAnswerData);
+    up.on("end", onAnswerEnd);
   }
 
   fail(upstream: ClientRequest, err: NodeJS.ErrnoException): void {
@@ -282,6 +285,19 @@ function onUpstreamTimeout(this: ClientRequest): void {
 }
 function onUpstreamClose(this: ClientRequest): void {
   exchangeOf(this).pool.active.delete(this);
+}
+function onAnswerData(this: IncomingMessage, chunk: Buffer): void {
+  const { res } = exchangeOf(this);
+  if (!res.write(chunk)) {
+    this.pause();
+    res.once("drain", onClientDrain);
+  }
+}
+function onAnswerEnd(this: IncomingMessage): void {
+  exchangeOf(this).res.end();
+}
+function onClientDrain(this: ServerResponse): void {
+  exchangeOf(this).answer?.resume();
 }
 /** The target's answer broke off before its end: cut the client's too. */
 function onAnswerBroken(this: IncomingMessage): void {
