@@ -178,12 +178,10 @@ class Exchange {
     upstream.on("error", onUpstreamError);
     upstream.on("timeout", onUpstreamTimeout);
     upstream.on("close", onUpstreamClose);
-    if (this.withBody) {
-      req.pipe(upstream);
-    } else {
-      req.resume();
-      upstream.end();
-    }
+    // A request without a body is not resumed: Node's server discards it once the response
+    // has finished, one stream turn fewer per request.
+    if (this.withBody) req.pipe(upstream);
+    else upstream.end();
   }
 
   respond(upstream: ClientRequest, up: IncomingMessage): void {
