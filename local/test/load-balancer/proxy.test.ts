@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { describe, type TestContext, test } from "node:test";
-import { LoadBalancer } from "../../src/load-balancer.js";
-import { send } from "../support/http.js";
+import { LoadBalancer, type LoadBalancerOptions } from "../../src/load-balancer.js";
+import { send, startServer } from "../support/http.js";
 
 /**
  * A raw TCP target speaking just enough HTTP/1.1. Each connection answers its first request
@@ -52,11 +52,12 @@ async function closingTarget(t: TestContext, holdFirst: number) {
   return { port: address.port, counts };
 }
 
-async function startLb(t: TestContext) {
+async function startLb(t: TestContext, options: LoadBalancerOptions = {}) {
   const lb = new LoadBalancer({
     healthCheckIntervalMs: 40,
     healthCheckTimeoutMs: 200,
     healthyThreshold: 1,
+    ...options,
   });
   t.after(() => lb.close());
   const port = await lb.listen(0);
@@ -107,5 +108,29 @@ describe("ReverseProxy", { timeout: 30_000 }, () => {
       },
       { closedUnread: 1, served: 0 },
     );
+  });
+
+  test("a reused socket waits the whole target timeout, not the idle time the target's Keep-Alive hint allows", async (t) => {
+    const { lb, port } = await startLb(t, { targetTimeoutMs: 3000 });
+    let requests = 0;
+    const sockets = new Set<object>();
+    const target = await startServer(t, (req, res) => {
+      if (req.url === "/health") {
+        res.end("ok");
+        return;
+      }
+      requests += 1;
+      sockets.add(req.socket);
+      // "timeout=2": the agent keeps the idle socket 1 s (the hint less Node's 1 s margin).
+      const answer = () => res.writeHead(200, { "keep-alive": "timeout=2" }).end("slow but here");
+      if (requests === 1) answer();
+      else setTimeout(answer, 1500);
+    });
+    lb.register({ id: "hinted", host: "127.0.0.1", port: target.port });
+    await lb.waitForHealthy("hinted", 2000);
+    assert.equal((await send(port, "/warm")).status, 200);
+    const reply = await send(port, "/slow");
+    assert.equal(reply.status, 200, reply.body.toString());
+    assert.equal(sockets.size, 1, "the second request went on the pooled socket");
   });
 });
