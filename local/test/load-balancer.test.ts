@@ -100,7 +100,7 @@ describe("LoadBalancer", { timeout: 30_000 }, () => {
     lb.register({ id: "b", host: "127.0.0.1", port: b.port });
     await Promise.all([lb.waitForHealthy("a", 2000), lb.waitForHealthy("b", 2000)]);
     const transitions: string[] = [];
-    lb.onStateChange((view) => transitions.push(`${view.id}:${view.state}`));
+    lb.targetGroup.onStateChange((view) => transitions.push(`${view.id}:${view.state}`));
 
     a.setHealthy(false);
     await lb.waitForState("a", "unhealthy", 2000);
@@ -144,17 +144,24 @@ describe("LoadBalancer", { timeout: 30_000 }, () => {
     assert.match(sick.body.toString(), /None of the 1 registered instance\(s\) is passing/);
   });
 
-  test("502 page when the target drops the connection before answering", async (t) => {
+  test("502 page when the target drops the connection before answering, and no second try on a fresh connection", async (t) => {
     const { lb, port } = await startLb(t);
+    let hits = 0;
     const target = await startServer(t, (req, res) => {
-      if (req.url === "/health") res.end("ok");
-      else req.socket.destroy();
+      if (req.url === "/health") {
+        res.end("ok");
+        return;
+      }
+      hits += 1;
+      req.socket.destroy();
     });
     lb.register({ id: "crashy", host: "127.0.0.1", port: target.port });
     await lb.waitForHealthy("crashy", 2000);
     const reply = await send(port, "/boom");
     assert.equal(reply.status, 502);
     assert.match(reply.body.toString(), /Instance crashy failed before answering/);
+    // The request reached the target on a new connection: only a reused one may be stale.
+    assert.equal(hits, 1, "sent once");
   });
 
   test("a target failing mid-body cuts the client connection instead of a truncated 200", async (t) => {
