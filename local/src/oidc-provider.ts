@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
+import { escapeHtml } from "@fleetline/web/html";
 import type { Configuration, KoaContextWithOIDC } from "oidc-provider";
 import { createLocalMemoryAdapter } from "./oidc-memory-adapter.js";
 
@@ -62,10 +63,6 @@ function loadOrCreateOperator(file: string | undefined): DevOperator {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(file, `${JSON.stringify(operator, null, 2)}\n`, { mode: 0o600 });
   return operator;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function equalSecret(given: string, expected: string): boolean {

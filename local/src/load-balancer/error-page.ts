@@ -1,16 +1,5 @@
 import type { ServerResponse } from "node:http";
-
-const escapes: Readonly<Record<string, string>> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => escapes[c] ?? c);
-}
+import { escapeHtml } from "@fleetline/web/html";
 
 /**
  * A small, self-contained HTML page for the load balancer's own answers (502/503/504). It names
