@@ -14,8 +14,9 @@ import { createServer as createHttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { TestContext } from "node:test";
-import { LoadBalancer } from "@fleetline/local/load-balancer";
+import type { LoadBalancer } from "@fleetline/local/load-balancer";
 import { freePort } from "@fleetline/local/ports";
+import { startSharedServices } from "@fleetline/local/shared-services";
 
 import type { Revision } from "../src/rehearse/deployment.js";
 import { LocalInstance } from "../src/rehearse/local-instance.js";
@@ -154,13 +155,18 @@ export async function smallFleet(
   options: { readonly slowMs?: number } = {},
 ): Promise<SmallFleet> {
   const work = tempDir(t, "small-fleet");
-  const loadBalancer = new LoadBalancer({
-    healthCheckIntervalMs: 100,
-    healthyThreshold: 1,
-    deregistrationDelayMs: 10_000,
+  // Assembled as every local fleet is; the stand-in webs use neither its table nor its key ring.
+  const services = await startSharedServices({
+    loadBalancer: {
+      healthCheckIntervalMs: 100,
+      healthyThreshold: 1,
+      deregistrationDelayMs: 10_000,
+    },
+    keysDir: join(work, "keys"),
+    oidc: false,
   });
-  await loadBalancer.listen(0);
-  onCleanup(t, () => loadBalancer.close());
+  onCleanup(t, () => services.stop());
+  const { loadBalancer } = services;
   const instances: LocalInstance[] = [];
   const slowAnswers: number[] = [];
   for (let n = 1; n <= count; n++) {
@@ -181,7 +187,7 @@ export async function smallFleet(
     });
     instances.push(instance);
   }
-  return { instances, loadBalancer, url: `http://127.0.0.1:${loadBalancer.port}`, slowAnswers };
+  return { instances, loadBalancer, url: services.url, slowAnswers };
 }
 
 export interface ScriptBundle {
