@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import type { KeyRing } from "../keyring/index.js";
+import type { KeyRing, SigningKey } from "../keyring/index.js";
 import { issueToken, type RejectionReason, verifyToken } from "./token.js";
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** A fresh anti-forgery token for a form on this page, bound to the signed-in session. */
+    /** An anti-forgery token for a form on this page, bound to the signed-in session. */
     csrfToken(reply: FastifyReply): string;
   }
 }
@@ -47,6 +47,31 @@ function crossSite(request: FastifyRequest, allowedOrigins: ReadonlySet<string>)
   return !allowedOrigins.has(origin); // "null", garbage, another site, or our site under another name
 }
 
+/**
+ * The token last issued to each session, per signing key, given again for a minute: the pages a
+ * browser loads in a row (and the several forms on one page) carry the same token instead of one
+ * signed per form, which was a visible share of a signed-in page's CPU (bench/README.md). A token
+ * per session is what OWASP's synchronizer-token pattern asks for; each still expires
+ * ANTIFORGERY_TOKEN_TTL_SECONDS after its own issue time. Keyed by the key object, so a rotated or
+ * revoked signing key gets a new token at once; each key's map is emptied when full.
+ */
+export const TOKEN_REUSE_MS = 60_000;
+const RECENT_TOKENS_MAX = 10_000;
+const recentTokens = new WeakMap<SigningKey, Map<string, { token: string; issuedAtMs: number }>>();
+
+export function tokenFor(key: SigningKey, sessionId: string, nowMs: number): string {
+  let tokens = recentTokens.get(key);
+  const recent = tokens?.get(sessionId);
+  if (recent !== undefined && nowMs - recent.issuedAtMs < TOKEN_REUSE_MS) return recent.token;
+  const token = issueToken(key, sessionId, nowMs);
+  if (!tokens) {
+    tokens = new Map();
+    recentTokens.set(key, tokens);
+  } else if (tokens.size >= RECENT_TOKENS_MAX) tokens.clear();
+  tokens.set(sessionId, { token, issuedAtMs: nowMs });
+  return token;
+}
+
 async function antiforgery(
   app: import("fastify").FastifyInstance,
   options: AntiforgeryOptions,
@@ -59,7 +84,7 @@ async function antiforgery(
   // an id a client invents is never bound to, so there are no anonymous forms to forge.
   app.decorateRequest("csrfToken", function csrfToken(this: FastifyRequest, _reply: FastifyReply) {
     if (this.session === null) throw new Error("csrfToken() on a request without a session");
-    return issueToken(keyRing.signingKey(), this.session.sid);
+    return tokenFor(keyRing.signingKey(), this.session.sid, Date.now());
   });
 
   app.addHook("preHandler", async (request) => {

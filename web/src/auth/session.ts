@@ -48,6 +48,39 @@ export function issueSession(
 }
 
 /**
+ * Sessions verified lately, per key object and cookie value. A signed-in browser sends the same
+ * cookie with every request, and checking it (an HMAC-SHA256, base64 and JSON decoding) was a
+ * large share of a signed-in page's CPU (bench/README.md). Only a cookie whose signature checked
+ * out is remembered, so forged cookies cannot fill this; it is keyed by the key object itself, so
+ * a hit needs the very key the ring still vouches for (`find` refuses a revoked or expired key
+ * before this is consulted); the session's age is checked on every hit. Each key's map is emptied
+ * when full, so a flood of sign-ins cannot grow it.
+ */
+const recentSessions = new WeakMap<SigningKey, Map<string, Session>>();
+const RECENT_SESSIONS_MAX = 10_000;
+
+function remembered(keys: KeyResolver, keyId: string, cookie: string): Session | undefined {
+  const key = keys.find(keyId);
+  return key === undefined ? undefined : recentSessions.get(key)?.get(cookie);
+}
+
+function remember(keys: KeyResolver, keyId: string, cookie: string, session: Session): void {
+  const key = keys.find(keyId);
+  if (key === undefined) return;
+  let sessions = recentSessions.get(key);
+  if (!sessions) {
+    sessions = new Map();
+    recentSessions.set(key, sessions);
+  } else if (sessions.size >= RECENT_SESSIONS_MAX) sessions.clear();
+  sessions.set(cookie, session);
+}
+
+function expired(session: Session, ttlSeconds: number, nowMs: number): boolean {
+  const now = nowMs / 1000;
+  return session.iat > now + CLOCK_SKEW_SECONDS || now - session.iat >= ttlSeconds;
+}
+
+/**
  * The session a cookie carries, if this ring signed it and it is younger than `ttlSeconds`.
  * The lifetime is absolute (counted from sign-in, not from the last request), and decided by
  * the verifier's configuration, so shortening SESSION_TTL_SECONDS ends older sessions at once.
@@ -61,6 +94,15 @@ export async function readSession(
   | { readonly ok: true; readonly session: Session }
   | { readonly ok: false; readonly reason: SessionFailure; readonly keyId?: string }
 > {
+  if (typeof cookie === "string") {
+    const keyId = cookie.split(".", 2)[1] ?? "";
+    const known = remembered(keys, keyId, cookie);
+    if (known !== undefined) {
+      return expired(known, ttlSeconds, nowMs)
+        ? { ok: false, reason: "expired", keyId }
+        : { ok: true, session: known };
+    }
+  }
   const result = await verify(keys, PURPOSE, PREFIX, cookie);
   if (!result.ok) return result;
   const value = result.value as Partial<Record<keyof Session, unknown>> | null;
@@ -77,17 +119,15 @@ export async function readSession(
   ) {
     return { ok: false, reason: "invalid", keyId: result.keyId };
   }
-  const now = nowMs / 1000;
-  if (value.iat > now + CLOCK_SKEW_SECONDS || now - value.iat >= ttlSeconds) {
+  const session: Session = Object.freeze({
+    sid: value.sid,
+    sub: value.sub,
+    ...(typeof value.email === "string" && { email: value.email }),
+    iat: value.iat,
+  });
+  if (expired(session, ttlSeconds, nowMs)) {
     return { ok: false, reason: "expired", keyId: result.keyId };
   }
-  return {
-    ok: true,
-    session: {
-      sid: value.sid,
-      sub: value.sub,
-      ...(typeof value.email === "string" && { email: value.email }),
-      iat: value.iat,
-    },
-  };
+  if (typeof cookie === "string") remember(keys, result.keyId, cookie, session);
+  return { ok: true, session };
 }

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { TOKEN_REUSE_MS, tokenFor } from "../../src/antiforgery/plugin.js";
+import { newSessionId } from "../../src/auth/session.js";
+import { newSigningKey } from "../../src/keyring/index.js";
 import { FORM_HEADERS, form, formSession, startTestApp, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;
@@ -177,5 +180,43 @@ describe("anti-forgery acceptance", () => {
     await t.keyRing.rotate();
     const res = await post({ _csrf: s.token, lastName: "Rotated" }, { cookie: s.cookie });
     assert.equal(res.status, 303);
+  });
+});
+
+describe("tokens given to a session", () => {
+  test("pages loaded within a minute carry the session's last token; after it, a new one, and both verify", async (c) => {
+    const { cookie } = t.signIn();
+    const page = async () =>
+      formSession(await t.app.inject({ url: "/users/new", headers: { cookie } }), cookie).token;
+    c.mock.timers.enable({ apis: ["Date"], now: Date.now() });
+    const first = await page();
+    c.mock.timers.tick(TOKEN_REUSE_MS - 1000);
+    assert.equal(await page(), first, "the same token within the minute");
+    c.mock.timers.tick(2000);
+    const second = await page();
+    assert.notEqual(second, first, "a new token once the minute is over");
+    for (const token of [first, second]) {
+      const res = await post({ _csrf: token, lastName: "Reused" }, { cookie });
+      assert.equal(res.status, 303, "every token given out still verifies");
+    }
+    // Another session never gets this session's token.
+    const other = t.signIn();
+    const theirs = formSession(
+      await t.app.inject({ url: "/users/new", headers: { cookie: other.cookie } }),
+      other.cookie,
+    ).token;
+    assert.notEqual(theirs, second);
+  });
+
+  test("another signing key (rotated in, or replacing a revoked one) gives the session a new token at once", () => {
+    const now = Date.now();
+    const [oldKey, newKey] = [1, 2].map(() => newSigningKey({ now, lifetimeMs: 86_400_000 }));
+    assert.ok(oldKey && newKey);
+    const sid = newSessionId();
+    const first = tokenFor(oldKey, sid, now);
+    assert.equal(tokenFor(oldKey, sid, now + 1000), first);
+    const next = tokenFor(newKey, sid, now + 1000);
+    assert.notEqual(next, first);
+    assert.equal(next.split(".")[1], newKey.id, "signed with the new key");
   });
 });
