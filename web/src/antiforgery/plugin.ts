@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { KeyRing, SigningKey } from "../keyring/index.js";
+import { PerKeyCache } from "../keyring/per-key-cache.js";
 import { issueToken, type RejectionReason, verifyToken } from "./token.js";
 
 declare module "fastify" {
@@ -52,23 +53,19 @@ function crossSite(request: FastifyRequest, allowedOrigins: ReadonlySet<string>)
  * browser loads in a row (and the several forms on one page) carry the same token instead of one
  * signed per form, which was a visible share of a signed-in page's CPU (bench/README.md). A token
  * per session is what OWASP's synchronizer-token pattern asks for; each still expires
- * ANTIFORGERY_TOKEN_TTL_SECONDS after its own issue time. Keyed by the key object, so a rotated or
- * revoked signing key gets a new token at once; each key's map is emptied when full.
+ * ANTIFORGERY_TOKEN_TTL_SECONDS after its own issue time. Kept per key object, so a rotated or
+ * revoked signing key gets a new token at once.
  */
 export const TOKEN_REUSE_MS = 60_000;
-const RECENT_TOKENS_MAX = 10_000;
-const recentTokens = new WeakMap<SigningKey, Map<string, { token: string; issuedAtMs: number }>>();
+const recentTokens = new PerKeyCache<{ readonly token: string; readonly issuedAtMs: number }>(
+  10_000,
+);
 
 export function tokenFor(key: SigningKey, sessionId: string, nowMs: number): string {
-  let tokens = recentTokens.get(key);
-  const recent = tokens?.get(sessionId);
+  const recent = recentTokens.get(key, sessionId);
   if (recent !== undefined && nowMs - recent.issuedAtMs < TOKEN_REUSE_MS) return recent.token;
   const token = issueToken(key, sessionId, nowMs);
-  if (!tokens) {
-    tokens = new Map();
-    recentTokens.set(key, tokens);
-  } else if (tokens.size >= RECENT_TOKENS_MAX) tokens.clear();
-  tokens.set(sessionId, { token, issuedAtMs: nowMs });
+  recentTokens.set(key, sessionId, { token, issuedAtMs: nowMs });
   return token;
 }
 

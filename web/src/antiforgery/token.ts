@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { SigningKey } from "../keyring/index.js";
+import { PerKeyCache } from "../keyring/per-key-cache.js";
 import { randomBase64url } from "../random-pool.js";
 
 /**
@@ -60,27 +61,19 @@ export interface VerifyOptions {
  * Session tags computed lately, per key object and session id: a returning browser's tag is the
  * same on every form it is given and every token it sends back, and each HMAC was about a tenth
  * of the token page's CPU (bench/README.md). A tag is no secret (every token carries it in the
- * clear). Keyed by the key object itself, not its id, so a tag is only ever reused with the very
- * secret that made it; whether a key may still be used is the ring's to say, before this runs.
- * Each key's map is emptied when full, so a flood of first visits cannot grow it.
+ * clear); whether a key may still be used is the ring's to say, before this runs.
  */
-const recentTags = new WeakMap<SigningKey, Map<string, Buffer>>();
-const RECENT_TAGS_MAX = 10_000;
+const recentTags = new PerKeyCache<Buffer>(10_000);
 
 function sessionTag(key: SigningKey, sessionId: string): Buffer {
-  let tags = recentTags.get(key);
-  const cached = tags?.get(sessionId);
+  const cached = recentTags.get(key, sessionId);
   if (cached) return cached;
   const tag = createHmac("sha256", key.secret)
     .update("fleetline/antiforgery/session\0")
     .update(sessionId)
     .digest()
     .subarray(0, 8);
-  if (!tags) {
-    tags = new Map();
-    recentTags.set(key, tags);
-  } else if (tags.size >= RECENT_TAGS_MAX) tags.clear();
-  tags.set(sessionId, tag);
+  recentTags.set(key, sessionId, tag);
   return tag;
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { KeyResolver } from "../antiforgery/token.js";
 import type { SigningKey } from "../keyring/index.js";
+import { PerKeyCache } from "../keyring/per-key-cache.js";
 import { type SignedValueFailure, sign, verify } from "./signed-value.js";
 
 /** A signed-in operator, as carried by the session cookie. */
@@ -51,28 +52,20 @@ export function issueSession(
  * Sessions verified lately, per key object and cookie value. A signed-in browser sends the same
  * cookie with every request, and checking it (an HMAC-SHA256, base64 and JSON decoding) was a
  * large share of a signed-in page's CPU (bench/README.md). Only a cookie whose signature checked
- * out is remembered, so forged cookies cannot fill this; it is keyed by the key object itself, so
- * a hit needs the very key the ring still vouches for (`find` refuses a revoked or expired key
- * before this is consulted); the session's age is checked on every hit. Each key's map is emptied
- * when full, so a flood of sign-ins cannot grow it.
+ * out is remembered, so forged cookies cannot fill this; it is kept per key object, so a hit
+ * needs the very key the ring still vouches for (`find` refuses a revoked or expired key before
+ * this is consulted); the session's age is checked on every hit.
  */
-const recentSessions = new WeakMap<SigningKey, Map<string, Session>>();
-const RECENT_SESSIONS_MAX = 10_000;
+const recentSessions = new PerKeyCache<Session>(10_000);
 
 function remembered(keys: KeyResolver, keyId: string, cookie: string): Session | undefined {
   const key = keys.find(keyId);
-  return key === undefined ? undefined : recentSessions.get(key)?.get(cookie);
+  return key === undefined ? undefined : recentSessions.get(key, cookie);
 }
 
 function remember(keys: KeyResolver, keyId: string, cookie: string, session: Session): void {
   const key = keys.find(keyId);
-  if (key === undefined) return;
-  let sessions = recentSessions.get(key);
-  if (!sessions) {
-    sessions = new Map();
-    recentSessions.set(key, sessions);
-  } else if (sessions.size >= RECENT_SESSIONS_MAX) sessions.clear();
-  sessions.set(cookie, session);
+  if (key !== undefined) recentSessions.set(key, cookie, session);
 }
 
 function expired(session: Session, ttlSeconds: number, nowMs: number): boolean {
